@@ -1,0 +1,15 @@
+from django.urls import include, path
+
+from openiop.core import views as core_views
+from openiop.core.admin_site import admin_site
+
+urlpatterns = [
+    path("", include("openiop.core.urls")),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("accounts/", include("openiop.accounts.urls")),
+    path("patients/", include("openiop.patients.urls")),
+    path("patients/", include("openiop.episodes.urls")),
+    path("settings/", include("openiop.organizations.urls")),
+    path("audit/", include("openiop.audit.urls")),
+    path("admin/", admin_site.urls),
+]

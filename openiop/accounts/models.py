@@ -1,0 +1,54 @@
+"""Staff accounts, roles and program memberships."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+from openiop.accounts.roles import Perm, Role, role_has
+from openiop.organizations.models import Organization, Program
+
+
+class User(AbstractUser):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, null=True, blank=True, related_name="staff"
+    )
+    role = models.CharField(max_length=32, choices=Role.choices, blank=True)
+    credentials = models.CharField(
+        max_length=60, blank=True, help_text="Licence or credential letters, e.g. LCSW, CADC."
+    )
+    is_trainee = models.BooleanField(
+        default=False, help_text="Trainee counselors' notes need a supervisor's co-signature."
+    )
+    phone = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        ordering = ["last_name", "first_name"]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        name = self.get_full_name() or self.username
+        return f"{name}, {self.credentials}" if self.credentials else name
+
+    def has_perm_code(self, perm: Perm) -> bool:
+        return self.is_active and role_has(self.role, perm)
+
+
+class ProgramMembership(models.Model):
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="memberships")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "program"], name="membership_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.program_id}"

@@ -1,0 +1,112 @@
+"""Staff roles and what each may do: the single place this mapping lives.
+
+docs/ROLES.md is generated from this table (`python manage.py roles_table`), and a
+test fails when the two disagree.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    PROGRAM_DIRECTOR = "program_director", "Program director"
+    PRESCRIBER = "prescriber", "Prescriber (psychiatrist or nurse practitioner)"
+    THERAPIST = "therapist", "Therapist"
+    COUNSELOR = "counselor", "Counselor"
+    NURSE = "nurse", "Nurse"
+    CASE_MANAGER = "case_manager", "Case manager"
+    INTAKE_COORDINATOR = "intake_coordinator", "Intake coordinator"
+    BILLING_SPECIALIST = "billing_specialist", "Billing specialist"
+    FRONT_DESK = "front_desk", "Front desk"
+    AUDITOR = "auditor", "Auditor (read-only)"
+    SYSTEM_ADMIN = "system_admin", "System administrator"
+
+
+class Perm(StrEnum):
+    PATIENT_VIEW = "patient.view"
+    PATIENT_REGISTER = "patient.register"
+    PATIENT_EDIT = "patient.edit"
+    COVERAGE_EDIT = "coverage.edit"
+    EPISODE_MANAGE = "episode.manage"
+    BREAK_GLASS = "patient.break_glass"
+    ORG_MANAGE = "org.manage"
+    AUDIT_VIEW = "audit.view"
+    DIRECTOR_DASHBOARD = "dashboard.director"
+    ADMIN_SITE = "admin.site"
+
+
+PERM_DESCRIPTIONS: dict[Perm, str] = {
+    Perm.PATIENT_VIEW: "Open charts and search patients in own programs",
+    Perm.PATIENT_REGISTER: "Register new patients",
+    Perm.PATIENT_EDIT: "Update demographics and contacts",
+    Perm.COVERAGE_EDIT: "Add and update insurance coverage",
+    Perm.EPISODE_MANAGE: "Open episodes, change status, level of care and care team",
+    Perm.BREAK_GLASS: "Emergency access to a patient outside own programs (reason, time-limited)",
+    Perm.ORG_MANAGE: "Manage sites, programs, payers and staff accounts",
+    Perm.AUDIT_VIEW: "Read and export the audit trail",
+    Perm.DIRECTOR_DASHBOARD: "Program director dashboard",
+    Perm.ADMIN_SITE: "Django admin (configuration only; no patient data is registered there)",
+}
+
+_CLINICAL = {
+    Perm.PATIENT_VIEW,
+    Perm.PATIENT_EDIT,
+    Perm.BREAK_GLASS,
+}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
+    Role.PROGRAM_DIRECTOR: frozenset(
+        _CLINICAL
+        | {
+            Perm.PATIENT_REGISTER,
+            Perm.COVERAGE_EDIT,
+            Perm.EPISODE_MANAGE,
+            Perm.ORG_MANAGE,
+            Perm.AUDIT_VIEW,
+            Perm.DIRECTOR_DASHBOARD,
+        }
+    ),
+    Role.PRESCRIBER: frozenset(_CLINICAL),
+    Role.THERAPIST: frozenset(_CLINICAL | {Perm.EPISODE_MANAGE}),
+    Role.COUNSELOR: frozenset(_CLINICAL | {Perm.EPISODE_MANAGE}),
+    Role.NURSE: frozenset(_CLINICAL),
+    Role.CASE_MANAGER: frozenset(_CLINICAL | {Perm.COVERAGE_EDIT, Perm.EPISODE_MANAGE}),
+    Role.INTAKE_COORDINATOR: frozenset(
+        {
+            Perm.PATIENT_VIEW,
+            Perm.PATIENT_REGISTER,
+            Perm.PATIENT_EDIT,
+            Perm.COVERAGE_EDIT,
+            Perm.EPISODE_MANAGE,
+        }
+    ),
+    Role.BILLING_SPECIALIST: frozenset({Perm.PATIENT_VIEW, Perm.COVERAGE_EDIT}),
+    Role.FRONT_DESK: frozenset(
+        {Perm.PATIENT_VIEW, Perm.PATIENT_REGISTER, Perm.PATIENT_EDIT, Perm.COVERAGE_EDIT}
+    ),
+    Role.AUDITOR: frozenset({Perm.PATIENT_VIEW, Perm.AUDIT_VIEW}),
+    # Least privilege: administrators configure the system but read no charts.
+    Role.SYSTEM_ADMIN: frozenset({Perm.ORG_MANAGE, Perm.ADMIN_SITE}),
+}
+
+
+def role_has(role: str, perm: Perm) -> bool:
+    """Whether a role grants a permission. Unknown roles grant nothing."""
+    try:
+        return perm in ROLE_PERMISSIONS[Role(role)]
+    except ValueError:
+        return False
+
+
+def roles_table_markdown() -> str:
+    roles = list(Role)
+    header = "| Permission | " + " | ".join(r.label for r in roles) + " |"
+    rule = "|---|" + "---|" * len(roles)
+    lines = [header, rule]
+    for perm in Perm:
+        cells = ["yes" if perm in ROLE_PERMISSIONS[r] else "" for r in roles]
+        lines.append(f"| `{perm.value}`: {PERM_DESCRIPTIONS[perm]} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from openiop.accounts import views
+
+app_name = "accounts"
+urlpatterns = [
+    path("login/", views.login_view, name="login"),
+    path("logout/", views.logout_view, name="logout"),
+    path("mfa/", views.mfa_verify, name="mfa"),
+    path("mfa/setup/", views.mfa_setup, name="mfa_setup"),
+]

@@ -1,0 +1,168 @@
+"""Reading patients, always scoped to what the acting staff member may see.
+
+A staff member sees a patient who has an episode (in any status) in a program they
+belong to, or one they hold an unexpired break-the-glass grant for. Everyone else is
+invisible: the same 404 as a patient who does not exist, and the refusal is audited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.http import Http404
+
+from openiop.access.models import BreakGlassGrant
+from openiop.accounts.models import ProgramMembership, User
+from openiop.audit.models import AuditAction, AuditOutcome
+from openiop.audit.services import audit_record
+from openiop.episodes.models import Episode, EpisodeEvent
+from openiop.patients.models import Coverage, CoverageStatus, EmergencyContact, Patient, PatientStatus
+from openiop.patients.rules import SearchTerms
+
+SEARCH_LIMIT = 50
+
+
+def member_program_ids(actor: User) -> QuerySet[ProgramMembership, int]:
+    return ProgramMembership.objects.filter(user=actor).values_list("program_id", flat=True)
+
+
+def _in_programs(actor: User) -> Exists:
+    return Exists(
+        Episode.objects.filter(patient=OuterRef("pk"), program_id__in=member_program_ids(actor))
+    )
+
+
+def _break_glass(actor: User, now: datetime) -> Exists:
+    return Exists(
+        BreakGlassGrant.objects.filter(patient=OuterRef("pk"), user=actor, expires_at__gt=now)
+    )
+
+
+def patient_visible_qs(*, actor: User, now: datetime) -> QuerySet[Patient]:
+    return Patient.objects.filter(organization_id=actor.organization_id).filter(
+        _in_programs(actor) | _break_glass(actor, now)
+    )
+
+
+def patient_search(*, actor: User, terms: SearchTerms, now: datetime) -> list[Patient]:
+    """Up to SEARCH_LIMIT visible patients matching every given term."""
+    qs = patient_visible_qs(actor=actor, now=now).filter(status=PatientStatus.ACTIVE)
+    for token in terms.name_tokens:
+        qs = qs.filter(
+            Q(legal_given_name__icontains=token)
+            | Q(legal_family_name__icontains=token)
+            | Q(preferred_name__icontains=token)
+        )
+    if terms.date_of_birth:
+        qs = qs.filter(date_of_birth=terms.date_of_birth)
+    if terms.phone:
+        qs = qs.filter(phone_digits__contains=terms.phone)
+    if terms.mrn:
+        qs = qs.filter(mrn__iexact=terms.mrn)
+    current = Episode.objects.select_related("program").order_by("-referred_on", "-id")
+    return list(
+        qs.prefetch_related(Prefetch("episodes", queryset=current, to_attr="episode_list"))[
+            :SEARCH_LIMIT
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class PatientAccess:
+    patient: Patient
+    via_break_glass: bool
+
+
+def patient_get_for_user(
+    *, actor: User, public_id: UUID | str, now: datetime, purpose: str = "read"
+) -> PatientAccess:
+    """The patient if the actor may see it; otherwise an audited 404."""
+    row = (
+        Patient.objects.filter(public_id=public_id, organization_id=actor.organization_id)
+        .annotate(in_programs=_in_programs(actor), break_glass=_break_glass(actor, now))
+        .first()
+    )
+    if row is None or not (row.in_programs or row.break_glass):
+        audit_record(
+            actor=actor,
+            action=AuditAction.ACCESS_DENIED,
+            outcome=AuditOutcome.DENIED,
+            patient=row,
+            object_type="patient",
+            object_id=str(public_id),
+            detail={"purpose": purpose},
+        )
+        raise Http404("No such patient.")
+    return PatientAccess(row, via_break_glass=not row.in_programs)
+
+
+def patient_exists_hidden(*, actor: User, public_id: UUID | str) -> Patient | None:
+    """A patient of the actor's organization, visible or not (for break-the-glass)."""
+    return Patient.objects.filter(
+        public_id=public_id, organization_id=actor.organization_id
+    ).first()
+
+
+@dataclass(frozen=True)
+class Chart:
+    patient: Patient
+    episodes: list[Episode]
+    current_episode: Episode | None
+    coverages: list[Coverage]
+    contacts: list[EmergencyContact]
+    via_break_glass: bool
+    grant_expires_at: datetime | None
+
+
+def chart_get(*, access: PatientAccess, actor: User, now: datetime) -> Chart:
+    """Everything the chart page shows, in a fixed number of queries."""
+    patient = access.patient
+    episodes = list(
+        Episode.objects.filter(patient=patient)
+        .select_related("program__site", "primary_counselor", "prescriber", "case_manager")
+        .prefetch_related(
+            Prefetch(
+                "events",
+                queryset=EpisodeEvent.objects.select_related("changed_by").order_by(
+                    "changed_at", "id"
+                ),
+            )
+        )
+    )
+    coverages = list(
+        Coverage.objects.filter(patient=patient)
+        .exclude(status=CoverageStatus.ENTERED_IN_ERROR)
+        .select_related("payer")
+    )
+    contacts = list(EmergencyContact.objects.filter(patient=patient, is_active=True))
+    grant_expires = None
+    if access.via_break_glass:
+        grant = (
+            BreakGlassGrant.objects.filter(patient=patient, user=actor, expires_at__gt=now)
+            .order_by("-expires_at")
+            .first()
+        )
+        grant_expires = grant.expires_at if grant else None
+    return Chart(
+        patient=patient,
+        episodes=episodes,
+        current_episode=current_episode(episodes),
+        coverages=coverages,
+        contacts=contacts,
+        via_break_glass=access.via_break_glass,
+        grant_expires_at=grant_expires,
+    )
+
+
+def current_episode(episodes: list[Episode]) -> Episode | None:
+    """The active episode, else the newest open one, else the newest of any kind."""
+    for episode in episodes:
+        if episode.status == "active":
+            return episode
+    for episode in episodes:
+        if episode.is_open:
+            return episode
+    return episodes[0] if episodes else None
