@@ -12,6 +12,7 @@ from openiop.accounts.roles import Role
 from openiop.episodes.models import Episode, EpisodeStatus
 from openiop.organizations.models import Organization, Payer, PlanType, Program, ProgramType, Site
 from openiop.patients.models import Patient
+from openiop.patients.rules import mrn_format
 
 
 class OrganizationFactory(factory.django.DjangoModelFactory):
@@ -84,7 +85,7 @@ class PatientFactory(factory.django.DjangoModelFactory):
         model = Patient
 
     organization = factory.SubFactory(OrganizationFactory)
-    mrn = factory.LazyFunction(lambda: f"T{next(_counter):07d}")
+    mrn = factory.LazyFunction(lambda: mrn_format(next(_counter), "T"))
     legal_given_name = factory.Sequence(lambda n: f"Given{n}")
     legal_family_name = factory.Sequence(lambda n: f"Family{n}")
     date_of_birth = dt.date(1990, 5, 17)

@@ -84,6 +84,9 @@ def _parse_date(token: str) -> date | None:
         return None
 
 
+_PHONE_IN_TEXT = re.compile(r"(?:\+?1[\s.-]*)?\(?\d{3}\)?[\s.-]*\d{3}[\s.-]*\d{4}")
+
+
 def parse_search(query: str) -> SearchTerms:
     """Split one search box into name parts, a date of birth, a phone number and an
     MRN. Dates are YYYY-MM-DD or MM/DD/YYYY; 7+ digits (with any punctuation) are a
@@ -92,10 +95,17 @@ def parse_search(query: str) -> SearchTerms:
     dob: date | None = None
     phone = ""
     mrn = ""
+    spaced_phone = _PHONE_IN_TEXT.search(query)
+    if spaced_phone and " " in spaced_phone.group(0).strip():
+        phone = phone_digits(spaced_phone.group(0))
+        query = query.replace(spaced_phone.group(0), " ")
     for token in query.split():
-        parsed = _parse_date(token)
-        if parsed is not None:
-            dob = parsed
+        if _ISO_DATE.match(token) or _US_DATE.match(token):
+            parsed = _parse_date(token)
+            if parsed is not None:
+                dob = parsed
+            else:
+                names.append(token)  # an impossible date matches nobody
             continue
         digits = phone_digits(token)
         if len(digits) >= 7 and len(digits) >= len(token) // 2:

@@ -144,9 +144,11 @@ def patient_edit(request: HttpRequest, public_id: UUID) -> HttpResponse:
                 )
             except services.VersionConflict as error:
                 conflict = error
-                form = PatientEditForm(
-                    request.POST | {"version": str(error.current.version)}  # type: ignore[operator]
-                )
+                # Keep everything typed; move the form onto the saved version so the
+                # next save, after checking, goes through.
+                resubmit = request.POST.copy()
+                resubmit["version"] = str(error.current.version)
+                form = PatientEditForm(resubmit)
                 form.is_valid()
                 form.add_error(None, error.message)
             except ServiceError as error:

@@ -1,0 +1,119 @@
+"""The audit trail in the database: appending, verifying, and refusing tampering."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import DatabaseError, connection, transaction
+
+from openiop.audit.models import AuditAction, AuditChainHead, AuditEvent
+from openiop.audit.selectors import audit_chain_verify
+from openiop.audit.services import AuditEntry, audit_record, audit_record_many
+
+on_postgres = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="PostgreSQL trigger; runs in CI's PostgreSQL pass"
+)
+
+
+def _events(world, n: int = 4) -> list[AuditEvent]:  # type: ignore[no-untyped-def]
+    return [
+        audit_record(
+            actor=world.alice,
+            action=AuditAction.READ,
+            patient=world.patient_a,
+            object_type="patient_chart",
+            object_id=world.patient_a.public_id,
+            detail={"i": i},
+        )
+        for i in range(n)
+    ]
+
+
+def test_events_chain_and_verify(world, capsys) -> None:  # type: ignore[no-untyped-def]
+    events = _events(world)
+    assert events[1].prev_hash == events[0].hash
+    head = AuditChainHead.objects.get()
+    assert head.last_event_id == events[-1].pk and head.count == AuditEvent.objects.count()
+    call_command("audit_verify")
+    assert "intact" in capsys.readouterr().out
+
+
+def test_many_events_in_one_step(world, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
+    entries = [AuditEntry(action=AuditAction.SEARCH, patient=world.patient_a)] * 30
+    audit_record(actor=None, action=AuditAction.CREATE, object_type="warmup")
+    # lock the head, insert all rows, update the head (+ savepoint on SQLite/PG).
+    with django_assert_num_queries(5, exact=False):
+        audit_record_many(actor=world.alice, entries=entries)
+    assert audit_chain_verify()[1] is None
+
+
+def test_event_content(world, client) -> None:  # type: ignore[no-untyped-def]
+    event = _events(world, 1)[0]
+    assert event.actor_role == "counselor" and event.actor_username == "alice"
+    assert event.outcome == "allowed" and event.request_id
+    assert event.patient_id == world.patient_a.pk
+
+
+def test_rolled_back_change_leaves_no_audit_row_and_chain_intact(world) -> None:  # type: ignore[no-untyped-def]
+    _events(world, 2)
+    before = AuditEvent.objects.count()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        audit_record(actor=world.alice, action=AuditAction.UPDATE, patient=world.patient_a)
+        raise RuntimeError("change failed")
+    assert AuditEvent.objects.count() == before
+    assert audit_chain_verify()[1] is None
+
+
+def _raw_update(pk: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE audit_auditevent SET action = 'export' WHERE id = %s", [pk])
+
+
+def test_verify_reports_altered_row_and_fails(world) -> None:  # type: ignore[no-untyped-def]
+    events = _events(world)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("ALTER TABLE audit_auditevent DISABLE TRIGGER audit_event_no_update_delete")
+            _raw_update(events[2].pk)
+            cursor.execute("ALTER TABLE audit_auditevent ENABLE TRIGGER audit_event_no_update_delete")
+    else:
+        _raw_update(events[2].pk)
+    with pytest.raises(CommandError, match=f"event id {events[2].pk}"):
+        call_command("audit_verify")
+
+
+def test_verify_reports_removed_row(world) -> None:  # type: ignore[no-untyped-def]
+    events = _events(world)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("ALTER TABLE audit_auditevent DISABLE TRIGGER audit_event_no_update_delete")
+        cursor.execute("DELETE FROM audit_auditevent WHERE id = %s", [events[1].pk])
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE audit_auditevent ENABLE TRIGGER audit_event_no_update_delete")
+    with pytest.raises(CommandError, match=f"event id {events[2].pk}"):
+        call_command("audit_verify")
+
+
+@pytest.mark.postgres
+@on_postgres
+@pytest.mark.parametrize(
+    "statement",
+    ["UPDATE audit_auditevent SET action = 'export'", "DELETE FROM audit_auditevent"],
+)
+def test_postgres_trigger_refuses_update_and_delete(world, statement: str) -> None:  # type: ignore[no-untyped-def]
+    _events(world, 2)
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(statement)
+    assert AuditEvent.objects.count() >= 2
+
+
+@pytest.mark.postgres
+@on_postgres
+def test_postgres_orm_delete_is_refused_too(world) -> None:  # type: ignore[no-untyped-def]
+    event = _events(world, 1)[0]
+    with pytest.raises(DatabaseError), transaction.atomic():
+        AuditEvent.objects.filter(pk=event.pk).delete()
