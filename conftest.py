@@ -56,17 +56,46 @@ def world(db: None) -> World:
     program_b = ProgramFactory(site=site, name="Evening MH IOP", program_type="mh_iop")
     other_org = OrganizationFactory(name="Elsewhere Health")
     other_program = ProgramFactory(site=SiteFactory(organization=other_org), name="Other IOP")
-    alice = UserFactory(username="alice", organization=org, role=Role.COUNSELOR, programs=[program_a])
+    alice = UserFactory(
+        username="alice", organization=org, role=Role.COUNSELOR, programs=[program_a]
+    )
     bob = UserFactory(username="bob", organization=org, role=Role.AUDITOR, programs=[program_a])
-    charlie = UserFactory(username="charlie", organization=org, role=Role.COUNSELOR, programs=[program_b])
-    dana = UserFactory(username="dana", organization=org, role=Role.PROGRAM_DIRECTOR, programs=[program_a])
+    charlie = UserFactory(
+        username="charlie", organization=org, role=Role.COUNSELOR, programs=[program_b]
+    )
+    dana = UserFactory(
+        username="dana", organization=org, role=Role.PROGRAM_DIRECTOR, programs=[program_a]
+    )
     sam = UserFactory(username="sam", organization=org, role=Role.SYSTEM_ADMIN, is_staff=True)
-    olivia = UserFactory(username="olivia", organization=other_org, role=Role.PROGRAM_DIRECTOR, programs=[other_program])
-    patient_a = PatientFactory(organization=org, legal_given_name="Avery", legal_family_name="Canary-PA")
-    patient_b = PatientFactory(organization=org, legal_given_name="Blake", legal_family_name="Canary-PB")
+    olivia = UserFactory(
+        username="olivia",
+        organization=other_org,
+        role=Role.PROGRAM_DIRECTOR,
+        programs=[other_program],
+    )
+    patient_a = PatientFactory(
+        organization=org, legal_given_name="Avery", legal_family_name="Canary-PA"
+    )
+    patient_b = PatientFactory(
+        organization=org, legal_given_name="Blake", legal_family_name="Canary-PB"
+    )
     episode_a = EpisodeFactory(patient=patient_a, program=program_a, primary_counselor=alice)
     episode_b = EpisodeFactory(patient=patient_b, program=program_b, primary_counselor=charlie)
-    return World(org, program_a, program_b, alice, bob, charlie, dana, sam, olivia, patient_a, patient_b, episode_a, episode_b)
+    return World(
+        org,
+        program_a,
+        program_b,
+        alice,
+        bob,
+        charlie,
+        dana,
+        sam,
+        olivia,
+        patient_a,
+        patient_b,
+        episode_a,
+        episode_b,
+    )
 
 
 def verified_client(user: User) -> Client:

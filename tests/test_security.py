@@ -29,9 +29,25 @@ PROD_ENV = {
 
 
 def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "SECRET_KEY", "DEMO_MODE", "OPENIOP_ENV", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in {
+            "DATABASE_URL",
+            "SECRET_KEY",
+            "DEMO_MODE",
+            "OPENIOP_ENV",
+            "DJANGO_ALLOW_ASYNC_UNSAFE",
+        }
+    }
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=clean | env, capture_output=True, text=True, timeout=120
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=clean | env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -108,7 +124,9 @@ def test_login_then_second_factor(world, client) -> None:  # type: ignore[no-unt
     assert bad.status_code == 422 and b"not valid" in bad.content
     # django-otp throttles after a failure (1 s, doubling): the next try waits.
     with time_machine.travel(timezone.now() + timedelta(seconds=3), tick=False):
-        ok = client.post(reverse("accounts:mfa"), {"token": mfa.current_code(device), "next": "/patients/"})
+        ok = client.post(
+            reverse("accounts:mfa"), {"token": mfa.current_code(device), "next": "/patients/"}
+        )
         assert ok.status_code == 302 and ok["Location"] == "/patients/"
         assert client.get("/patients/").status_code == 200
     actions = list(AuditEvent.objects.filter(actor=world.alice).values_list("action", flat=True))
@@ -142,7 +160,10 @@ def test_lockout_is_keyed_by_username_and_address(world, client, settings) -> No
     assert _login(client, "bob", "correct-horse-battery-9", ip="10.0.0.9").status_code == 302
     # ...and alice from another address is not locked.
     assert _login(client, "alice", "correct-horse-battery-9", ip="10.0.0.10").status_code == 302
-    assert AuditEvent.objects.filter(action="login_failed", actor_username="alice").count() >= settings.AXES_FAILURE_LIMIT
+    assert (
+        AuditEvent.objects.filter(action="login_failed", actor_username="alice").count()
+        >= settings.AXES_FAILURE_LIMIT
+    )
 
 
 def test_idle_timeout_and_absolute_lifetime(world, as_user, settings) -> None:  # type: ignore[no-untyped-def]
@@ -170,7 +191,9 @@ def test_idle_timeout_and_absolute_lifetime(world, as_user, settings) -> None:  
         moment += step
         with time_machine.travel(moment, tick=False):
             assert client.get("/").status_code == 200
-    with time_machine.travel(begin + settings.SESSION_ABSOLUTE_LIFETIME + timedelta(seconds=1), tick=False):
+    with time_machine.travel(
+        begin + settings.SESSION_ABSOLUTE_LIFETIME + timedelta(seconds=1), tick=False
+    ):
         assert client.get("/").status_code == 302
 
 

@@ -129,8 +129,7 @@ TEMPLATES = [
 
 DATABASES = {
     "default": dj_database_url.parse(
-        env_str("DATABASE_URL", required=PRODUCTION)
-        or f"sqlite:///{DATA_DIR / 'openiop.sqlite3'}",
+        env_str("DATABASE_URL", required=PRODUCTION) or f"sqlite:///{DATA_DIR / 'openiop.sqlite3'}",
         conn_max_age=env_int("DB_CONN_MAX_AGE", 600, minimum=0),
         conn_health_checks=True,
     )

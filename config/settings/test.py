@@ -8,7 +8,7 @@ os.environ.setdefault("OPENIOP_ENV", "test")
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
 os.environ.setdefault("DEMO_MODE", "true")
 
-from config.settings.base import *  # noqa: E402, F403
+from config.settings.base import *  # noqa: F403
 
 # Argon2 is the production hasher (asserted in tests/test_settings.py); tests use a
 # fast one so building the test world does not dominate the run.

@@ -11,6 +11,8 @@ from django.shortcuts import resolve_url
 from django.template.response import TemplateResponse
 
 from openiop.access.policy import Audience, rule_for
+from openiop.accounts.mfa import is_verified
+from openiop.accounts.models import User
 from openiop.audit.models import AuditAction, AuditOutcome
 from openiop.audit.services import audit_record
 
@@ -39,7 +41,8 @@ class AccessPolicyMiddleware:
         view_args: tuple[Any, ...],
         view_kwargs: dict[str, Any],
     ) -> HttpResponse | None:
-        if getattr(request, "resolver_match", None) and request.resolver_match.app_name == "admin":
+        match = getattr(request, "resolver_match", None)
+        if match is not None and match.app_name == "admin":
             # The admin site enforces its own rule (OpenIOPAdminSite.has_permission).
             return None
         if request.path.startswith(settings.STATIC_URL):
@@ -51,7 +54,7 @@ class AccessPolicyMiddleware:
         if rule.audience == Audience.PUBLIC:
             return None
         user = request.user
-        if not user.is_authenticated:
+        if not isinstance(user, User):
             if request.headers.get("HX-Request"):
                 response = HttpResponse(status=401)
                 response["HX-Redirect"] = resolve_url(settings.LOGIN_URL)
@@ -59,12 +62,12 @@ class AccessPolicyMiddleware:
             return redirect_to_login(request.get_full_path(), resolve_url(settings.LOGIN_URL))
         if rule.audience == Audience.SIGNED_IN:
             return None
-        if not user.is_verified():  # type: ignore[union-attr]
+        if not is_verified(user):
             return redirect_to_login(request.get_full_path(), resolve_url("accounts:mfa"))
-        missing = [p for p in rule.perms if not user.has_perm_code(p)]  # type: ignore[union-attr]
-        if missing or not user.role:  # type: ignore[union-attr]
+        missing = [p for p in rule.perms if not user.has_perm_code(p)]
+        if missing or not user.role:
             audit_record(
-                actor=user,  # type: ignore[arg-type]
+                actor=user,
                 action=AuditAction.ACCESS_DENIED,
                 outcome=AuditOutcome.DENIED,
                 object_type="view",

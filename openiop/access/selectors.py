@@ -12,9 +12,7 @@ def break_glass_recent(*, actor: User, since: datetime) -> QuerySet[BreakGlassGr
     """Break-the-glass grants in the actor's organization since a time, for the
     program director's dashboard."""
     return (
-        BreakGlassGrant.objects.filter(
-            user__organization_id=actor.organization_id, granted_at__gte=since
-        )
+        BreakGlassGrant.objects.filter(user__organization_id=actor.org_id, granted_at__gte=since)
         .select_related("user", "patient")
         .order_by("-granted_at")
     )

@@ -33,7 +33,7 @@ def break_glass_grant(
             field="reason",
         )
     patient = Patient.objects.filter(
-        public_id=patient_public_id, organization_id=actor.organization_id
+        public_id=patient_public_id, organization_id=actor.org_id
     ).first()
     if patient is None:
         raise ServiceError(ErrorCode.NOT_FOUND, "No such patient.")

@@ -59,3 +59,10 @@ def current_code(device: TOTPDevice) -> str:
 
 def issuer() -> str:
     return str(settings.OTP_TOTP_ISSUER)
+
+
+def is_verified(user: object) -> bool:
+    """Whether the request's user passed the second factor (django-otp sets
+    is_verified on request.user in OTPMiddleware)."""
+    check = getattr(user, "is_verified", None)
+    return bool(check()) if callable(check) else False

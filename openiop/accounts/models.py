@@ -36,6 +36,13 @@ class User(AbstractUser):
         name = self.get_full_name() or self.username
         return f"{name}, {self.credentials}" if self.credentials else name
 
+    @property
+    def org_id(self) -> int:
+        """The staff member's organization; every staff account has one."""
+        if self.organization_id is None:
+            raise PermissionError("This account belongs to no organization.")
+        return self.organization_id
+
     def has_perm_code(self, perm: Perm) -> bool:
         return self.is_active and role_has(self.role, perm)
 

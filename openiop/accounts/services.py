@@ -43,7 +43,8 @@ def _set_programs(user: User, programs: Iterable[Program]) -> tuple[list[str], l
         ProgramMembership(user=user, program=wanted[pk]) for pk in wanted.keys() - current.keys()
     )
     removed = [
-        str(p) for p in Program.objects.filter(pk__in=removed_ids).values_list("public_id", flat=True)
+        str(p)
+        for p in Program.objects.filter(pk__in=removed_ids).values_list("public_id", flat=True)
     ]
     ProgramMembership.objects.filter(user=user, program_id__in=removed_ids).delete()
     return added, removed
@@ -52,7 +53,7 @@ def _set_programs(user: User, programs: Iterable[Program]) -> tuple[list[str], l
 @transaction.atomic
 def staff_create(*, actor: User, data: StaffInput) -> User:
     _require(actor)
-    if any(p.site.organization_id != actor.organization_id for p in data.programs):
+    if any(p.site.organization_id != actor.org_id for p in data.programs):
         raise ServiceError(ErrorCode.INVALID, "Unknown program.", field="programs")
     user = User(
         username=data.username,
@@ -63,7 +64,7 @@ def staff_create(*, actor: User, data: StaffInput) -> User:
         credentials=data.credentials,
         is_trainee=data.is_trainee,
         is_active=data.is_active,
-        organization_id=actor.organization_id,
+        organization_id=actor.org_id,
     )
     user.set_password(data.password)
     user.full_clean()
@@ -82,7 +83,7 @@ def staff_create(*, actor: User, data: StaffInput) -> User:
 @transaction.atomic
 def staff_update(*, actor: User, user: User, data: StaffInput) -> User:
     _require(actor)
-    if user.organization_id != actor.organization_id:
+    if user.organization_id != actor.org_id:
         raise ServiceError(ErrorCode.NOT_FOUND, "No such staff member.")
     if user.pk == actor.pk and (data.role != user.role or not data.is_active):
         raise ServiceError(
@@ -91,16 +92,26 @@ def staff_update(*, actor: User, user: User, data: StaffInput) -> User:
             field="role",
         )
     changes: dict[str, object] = {}
-    for field in ("first_name", "last_name", "email", "role", "credentials", "is_trainee", "is_active"):
+    for field in (
+        "first_name",
+        "last_name",
+        "email",
+        "role",
+        "credentials",
+        "is_trainee",
+        "is_active",
+    ):
         new = getattr(data, field)
         if getattr(user, field) != new:
-            changes[field] = {"from": getattr(user, field), "to": new} if field in {
-                "role", "is_trainee", "is_active"
-            } else "changed"
+            changes[field] = (
+                {"from": getattr(user, field), "to": new}
+                if field in {"role", "is_trainee", "is_active"}
+                else "changed"
+            )
             setattr(user, field, new)
     if data.password:
         user.set_password(data.password)
-        changes["password"] = "reset"
+        changes["password"] = "reset"  # noqa: S105 - a note that it changed, not a secret
     user.full_clean()
     user.save()
     added, removed = _set_programs(user, data.programs)

@@ -22,6 +22,7 @@ from openiop.accounts.forms import TokenForm
 from openiop.accounts.models import User
 from openiop.audit.models import AuditAction, AuditOutcome
 from openiop.audit.services import audit_record
+from openiop.core.http import actor_of
 from openiop.core.middleware import session_mark_login
 
 
@@ -33,11 +34,11 @@ class StaffLoginView(LoginView):
         response = super().form_valid(form)
         session_mark_login(self.request)
         user = form.get_user()
-        audit_record(actor=user, action=AuditAction.LOGIN, object_type="session")  # type: ignore[arg-type]
+        audit_record(actor=user, action=AuditAction.LOGIN, object_type="session")
         # The second factor comes next; keep where the user was going.
         del response
         query = urlencode({"next": self.get_success_url()})
-        return HttpResponseRedirect(f"{_mfa_url(user)}?{query}")  # type: ignore[arg-type]
+        return HttpResponseRedirect(f"{_mfa_url(user)}?{query}")
 
     def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
         audit_record(
@@ -70,7 +71,7 @@ login_view = public(StaffLoginView.as_view())
 
 @signed_in
 def mfa_verify(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+    user = actor_of(request)
     if mfa.confirmed_totp(user) is None:
         return redirect("accounts:mfa_setup")
     form = TokenForm(request.POST or None)
@@ -86,18 +87,23 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
             )
             return HttpResponseRedirect(_safe_next(request))
         audit_record(
-            actor=user, action=AuditAction.MFA_FAILED, outcome=AuditOutcome.DENIED, object_type="session"
+            actor=user,
+            action=AuditAction.MFA_FAILED,
+            outcome=AuditOutcome.DENIED,
+            object_type="session",
         )
         form.add_error("token", "That code is not valid. Codes change every 30 seconds.")
     return render(
-        request, "accounts/mfa_verify.html", {"form": form, "next": _safe_next(request)},
+        request,
+        "accounts/mfa_verify.html",
+        {"form": form, "next": _safe_next(request)},
         status=422 if form.errors else 200,
     )
 
 
 @signed_in
 def mfa_setup(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+    user = actor_of(request)
     if mfa.confirmed_totp(user) is not None:
         return redirect("accounts:mfa")
     device = mfa.pending_totp(user)
@@ -128,7 +134,7 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
-        audit_record(actor=request.user, action=AuditAction.LOGOUT, object_type="session")  # type: ignore[arg-type]
+        audit_record(actor=request.user, action=AuditAction.LOGOUT, object_type="session")
     logout(request)
     messages.info(request, "You have signed out.")
     return redirect("accounts:login")

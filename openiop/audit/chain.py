@@ -66,7 +66,9 @@ def verify_chain(
     last_id = 0
     for event_id, content, prev_hash, stored_hash in rows:
         if prev_hash != expected_prev:
-            return ChainBreak(event_id, "previous-hash link broken (a row before it was removed or changed)")
+            return ChainBreak(
+                event_id, "previous-hash link broken (a row before it was removed or changed)"
+            )
         if event_hash(content, prev_hash) != stored_hash:
             return ChainBreak(event_id, "content does not match its hash (row altered)")
         expected_prev = stored_hash

@@ -11,14 +11,14 @@ DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 class AuditFilterForm(forms.Form):
     username = forms.CharField(label="User", max_length=150, required=False)
     patient_mrn = forms.CharField(label="Patient MRN", max_length=20, required=False)
-    action = forms.ChoiceField(choices=[("", "Any")] + list(AuditAction.choices), required=False)
+    action = forms.ChoiceField(choices=[("", "Any"), *list(AuditAction.choices)], required=False)
     date_from = forms.DateField(label="From", widget=DATE, required=False)
     date_to = forms.DateField(label="To", widget=DATE, required=False)
 
     def clean(self) -> dict[str, object]:
         cleaned = super().clean() or {}
         start, end = cleaned.get("date_from"), cleaned.get("date_to")
-        if start and end and end < start:  # type: ignore[operator]
+        if start and end and end < start:
             self.add_error("date_to", "The end date is before the start date.")
         return cleaned
 

@@ -50,7 +50,7 @@ def audit_report(request: HttpRequest) -> HttpResponse:
     page = None
     if filters is not None:
         assert actor.organization_id is not None
-        events = audit_event_list(organization_id=actor.organization_id, filters=filters)
+        events = audit_event_list(organization_id=actor.org_id, filters=filters)
         page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
         audit_record(
             actor=actor,
@@ -97,13 +97,13 @@ def _csv_rows(events: Iterator[AuditEvent]) -> Iterator[str]:
 
 
 @staff(Perm.AUDIT_VIEW)
-def audit_export(request: HttpRequest) -> HttpResponse:
+def audit_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     actor = actor_of(request)
     form, filters = _filters(request)
     if filters is None:
         return render(request, "audit/report.html", {"form": form, "page": None}, status=422)
     assert actor.organization_id is not None
-    events = audit_event_list(organization_id=actor.organization_id, filters=filters)
+    events = audit_event_list(organization_id=actor.org_id, filters=filters)
     audit_record(
         actor=actor,
         action=AuditAction.EXPORT,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.contrib.admin import AdminSite
 from django.http import HttpRequest
 
+from openiop.accounts.mfa import is_verified
+from openiop.accounts.models import User
 from openiop.accounts.roles import Perm
 
 
@@ -15,10 +17,10 @@ class OpenIOPAdminSite(AdminSite):
     def has_permission(self, request: HttpRequest) -> bool:
         user = request.user
         return bool(
-            user.is_active
-            and user.is_authenticated
-            and user.is_verified()  # type: ignore[union-attr]
-            and user.has_perm_code(Perm.ADMIN_SITE)  # type: ignore[union-attr]
+            isinstance(user, User)
+            and user.is_active
+            and is_verified(user)
+            and user.has_perm_code(Perm.ADMIN_SITE)
             and user.is_staff
         )
 

@@ -25,7 +25,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
-    except Exception:  # noqa: BLE001 - any database failure means unhealthy
+    except Exception:
         return JsonResponse({"status": "unhealthy", "database": "unreachable"}, status=503)
     return JsonResponse({"status": "ok", "database": "ok"})
 
@@ -66,9 +66,7 @@ def director_dashboard(request: HttpRequest) -> HttpResponse:
     by_program: dict[int, dict[str, int]] = {p.pk: {} for p in programs}
     for row in counts:
         by_program[row["program_id"]][row["status"]] = row["n"]
-    rows = [
-        (p, [by_program[p.pk].get(s.value, 0) for s in EpisodeStatus]) for p in programs
-    ]
+    rows = [(p, [by_program[p.pk].get(s.value, 0) for s in EpisodeStatus]) for p in programs]
     since = moment - timedelta(days=7)
     return render(
         request,
@@ -81,7 +79,7 @@ def director_dashboard(request: HttpRequest) -> HttpResponse:
                 AuditEvent.objects.filter(
                     outcome=AuditOutcome.DENIED,
                     occurred_at__gte=since,
-                    actor__organization_id=actor.organization_id,
+                    actor__organization_id=actor.org_id,
                 ).order_by("-id")[:20]
             ),
             "now": moment,

@@ -4,6 +4,7 @@ from typing import Any
 
 from django import forms
 
+from openiop.accounts.models import User
 from openiop.episodes.models import EpisodeStatus
 from openiop.organizations.models import LevelOfCare, Program
 
@@ -18,7 +19,9 @@ class EpisodeOpenForm(forms.Form):
     level_of_care = forms.ChoiceField(choices=LevelOfCare.choices, initial=LevelOfCare.L2_1)
     referred_on = forms.DateField(widget=DATE)
     reason = forms.CharField(
-        label="Note", required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        label="Note",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
         help_text="For example: readmission after relapse; step-down from residential care.",
     )
 
@@ -42,9 +45,15 @@ class EpisodeLevelForm(forms.Form):
 
 
 class CareTeamForm(forms.Form):
-    primary_counselor = forms.ModelChoiceField(queryset=None, required=False, empty_label="—")
-    prescriber = forms.ModelChoiceField(queryset=None, required=False, empty_label="—")
-    case_manager = forms.ModelChoiceField(queryset=None, required=False, empty_label="—")
+    primary_counselor = forms.ModelChoiceField(
+        queryset=User.objects.none(), required=False, empty_label="—"
+    )
+    prescriber = forms.ModelChoiceField(
+        queryset=User.objects.none(), required=False, empty_label="—"
+    )
+    case_manager = forms.ModelChoiceField(
+        queryset=User.objects.none(), required=False, empty_label="—"
+    )
     version = forms.IntegerField(widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, staff: Any, **kwargs: Any) -> None:

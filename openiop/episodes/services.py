@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from uuid import UUID
 
 from django.db import transaction
 
@@ -40,14 +41,19 @@ def episode_open(
     reason: str = "",
 ) -> Episode:
     """Open an episode (referred or screening) for a patient in a program."""
-    if not (
-        actor.has_perm_code(Perm.EPISODE_MANAGE) or actor.has_perm_code(Perm.PATIENT_REGISTER)
-    ) or not ProgramMembership.objects.filter(user=actor, program=program).exists():
-        raise ServiceError(ErrorCode.NOT_ALLOWED, "You can only open episodes in your own programs.")
+    if (
+        not (actor.has_perm_code(Perm.EPISODE_MANAGE) or actor.has_perm_code(Perm.PATIENT_REGISTER))
+        or not ProgramMembership.objects.filter(user=actor, program=program).exists()
+    ):
+        raise ServiceError(
+            ErrorCode.NOT_ALLOWED, "You can only open episodes in your own programs."
+        )
     if program.site.organization_id != patient.organization_id:
         raise ServiceError(ErrorCode.INVALID, "Unknown program.", field="program")
     if status not in {EpisodeStatus.REFERRED, EpisodeStatus.SCREENING}:
-        raise ServiceError(ErrorCode.INVALID, "A new episode starts as referred or screening.", field="status")
+        raise ServiceError(
+            ErrorCode.INVALID, "A new episode starts as referred or screening.", field="status"
+        )
     if Episode.objects.filter(
         patient=patient, program=program, status__in=rules.OPEN_STATUSES
     ).exists():
@@ -84,7 +90,7 @@ def episode_open(
     return episode
 
 
-def _locked_episode(access: PatientAccess, episode_public_id: object) -> Episode:
+def _locked_episode(access: PatientAccess, episode_public_id: UUID) -> Episode:
     episode = (
         Episode.objects.select_for_update()
         .select_related("program")
@@ -110,7 +116,7 @@ def episode_change_status(
     *,
     actor: User,
     access: PatientAccess,
-    episode_public_id: object,
+    episode_public_id: UUID,
     to_status: str,
     effective_on: date,
     reason: str,
@@ -164,7 +170,7 @@ def episode_change_level(
     *,
     actor: User,
     access: PatientAccess,
-    episode_public_id: object,
+    episode_public_id: UUID,
     to_level: str,
     effective_on: date,
     reason: str,
@@ -210,7 +216,7 @@ def episode_set_care_team(
     *,
     actor: User,
     access: PatientAccess,
-    episode_public_id: object,
+    episode_public_id: UUID,
     primary_counselor: User | None,
     prescriber: User | None,
     case_manager: User | None,

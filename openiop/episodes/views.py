@@ -17,7 +17,12 @@ from openiop.accounts.roles import Perm
 from openiop.core.errors import ServiceError
 from openiop.core.http import actor_of, form_error, now, today
 from openiop.episodes import services
-from openiop.episodes.forms import CareTeamForm, EpisodeLevelForm, EpisodeOpenForm, EpisodeStatusForm
+from openiop.episodes.forms import (
+    CareTeamForm,
+    EpisodeLevelForm,
+    EpisodeOpenForm,
+    EpisodeStatusForm,
+)
 from openiop.episodes.models import Episode
 from openiop.organizations.models import Program
 from openiop.patients.selectors import PatientAccess, patient_get_for_user
@@ -39,7 +44,9 @@ def episode_open(request: HttpRequest, public_id: UUID) -> HttpResponse:
     actor = actor_of(request)
     access = patient_get_for_user(actor=actor, public_id=public_id, now=now(), purpose="edit")
     programs = Program.objects.filter(memberships__user=actor, is_active=True)
-    form = EpisodeOpenForm(request.POST or None, programs=programs, initial={"referred_on": today()})
+    form = EpisodeOpenForm(
+        request.POST or None, programs=programs, initial={"referred_on": today()}
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.episode_open(
@@ -115,8 +122,12 @@ def episode_status(request: HttpRequest, public_id: UUID, episode_id: UUID) -> H
         )
 
     return _change_view(
-        request, public_id, episode_id, form_class=EpisodeStatusForm,
-        title="Change episode status", apply=apply,
+        request,
+        public_id,
+        episode_id,
+        form_class=EpisodeStatusForm,
+        title="Change episode status",
+        apply=apply,
     )
 
 
@@ -135,8 +146,12 @@ def episode_level(request: HttpRequest, public_id: UUID, episode_id: UUID) -> Ht
         )
 
     return _change_view(
-        request, public_id, episode_id, form_class=EpisodeLevelForm,
-        title="Change level of care", apply=apply,
+        request,
+        public_id,
+        episode_id,
+        form_class=EpisodeLevelForm,
+        title="Change level of care",
+        apply=apply,
         initial=lambda e: {"to_level": e.level_of_care},
     )
 
@@ -157,7 +172,12 @@ def episode_care_team(request: HttpRequest, public_id: UUID, episode_id: UUID) -
         )
 
     return _change_view(
-        request, public_id, episode_id, form_class=CareTeamForm, title="Care team", apply=apply,
+        request,
+        public_id,
+        episode_id,
+        form_class=CareTeamForm,
+        title="Care team",
+        apply=apply,
         form_kwargs=lambda e: {
             "staff": User.objects.filter(memberships__program=e.program, is_active=True)
         },

@@ -9,23 +9,25 @@ from openiop.accounts.roles import Role
 from openiop.organizations.models import Payer, Program, Site
 
 
-class SiteForm(forms.ModelForm):  # type: ignore[type-arg]
+class SiteForm(forms.ModelForm):
     class Meta:
         model = Site
         fields = ["name", "address", "phone", "is_active"]
 
 
-class ProgramForm(forms.ModelForm):  # type: ignore[type-arg]
+class ProgramForm(forms.ModelForm):
     class Meta:
         model = Program
         fields = ["site", "name", "program_type", "level_of_care", "is_active"]
 
     def __init__(self, *args: Any, organization_id: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["site"].queryset = Site.objects.filter(organization_id=organization_id)  # type: ignore[attr-defined]
+        self.fields["site"].queryset = Site.objects.filter(  # type: ignore[attr-defined]
+            organization_id=organization_id
+        )
 
 
-class PayerForm(forms.ModelForm):  # type: ignore[type-arg]
+class PayerForm(forms.ModelForm):
     class Meta:
         model = Payer
         fields = ["name", "payer_code", "plan_type", "is_active"]
@@ -52,7 +54,9 @@ class StaffForm(forms.Form):
         help_text="Required for a new account; leave empty to keep the current password.",
     )
 
-    def __init__(self, *args: Any, organization_id: int, editing: User | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, organization_id: int, editing: User | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.editing = editing
         self.fields["programs"].queryset = Program.objects.filter(  # type: ignore[attr-defined]

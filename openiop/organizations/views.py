@@ -24,7 +24,7 @@ from openiop.organizations.models import Payer, Program, Site
 @staff(Perm.ORG_MANAGE)
 def settings_home(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
-    org_id = actor.organization_id
+    org_id = actor.org_id
     return render(
         request,
         "organizations/home.html",
@@ -43,7 +43,7 @@ def settings_home(request: HttpRequest) -> HttpResponse:
 def _config_form_view(
     request: HttpRequest,
     *,
-    form_class: type[forms.ModelForm],  # type: ignore[type-arg]
+    form_class: type[forms.ModelForm],
     instance: models.Model | None,
     title: str,
     form_kwargs: dict[str, Any] | None = None,
@@ -65,7 +65,9 @@ def _config_form_view(
             messages.success(request, f"{title} saved.")
             return redirect("organizations:home")
     return render(
-        request, "organizations/form.html", {"form": form, "title": title},
+        request,
+        "organizations/form.html",
+        {"form": form, "title": title},
         status=422 if form.errors else 200,
     )
 
@@ -82,46 +84,61 @@ def _own(qs: models.QuerySet[Any], public_id: UUID | None) -> Any:
 @staff(Perm.ORG_MANAGE)
 def site_form(request: HttpRequest, public_id: UUID | None = None) -> HttpResponse:
     actor = actor_of(request)
-    site = _own(Site.objects.filter(organization_id=actor.organization_id), public_id)
+    site = _own(Site.objects.filter(organization_id=actor.org_id), public_id)
 
     def attach(obj: Site) -> None:
-        obj.organization_id = actor.organization_id  # type: ignore[assignment]
+        obj.organization_id = actor.org_id
 
-    return _config_form_view(request, form_class=SiteForm, instance=site, title="Site", before_save=attach)
+    return _config_form_view(
+        request, form_class=SiteForm, instance=site, title="Site", before_save=attach
+    )
 
 
 @staff(Perm.ORG_MANAGE)
 def program_form(request: HttpRequest, public_id: UUID | None = None) -> HttpResponse:
     actor = actor_of(request)
-    program = _own(Program.objects.filter(site__organization_id=actor.organization_id), public_id)
+    program = _own(Program.objects.filter(site__organization_id=actor.org_id), public_id)
     return _config_form_view(
-        request, form_class=ProgramForm, instance=program, title="Program",
-        form_kwargs={"organization_id": actor.organization_id},
+        request,
+        form_class=ProgramForm,
+        instance=program,
+        title="Program",
+        form_kwargs={"organization_id": actor.org_id},
     )
 
 
 @staff(Perm.ORG_MANAGE)
 def payer_form(request: HttpRequest, public_id: UUID | None = None) -> HttpResponse:
     actor = actor_of(request)
-    payer = _own(Payer.objects.filter(organization_id=actor.organization_id), public_id)
+    payer = _own(Payer.objects.filter(organization_id=actor.org_id), public_id)
 
     def attach(obj: Payer) -> None:
-        obj.organization_id = actor.organization_id  # type: ignore[assignment]
+        obj.organization_id = actor.org_id
 
-    return _config_form_view(request, form_class=PayerForm, instance=payer, title="Payer", before_save=attach)
+    return _config_form_view(
+        request, form_class=PayerForm, instance=payer, title="Payer", before_save=attach
+    )
 
 
 @staff(Perm.ORG_MANAGE)
 def staff_form(request: HttpRequest, public_id: UUID | None = None) -> HttpResponse:
     actor = actor_of(request)
-    org_id = actor.organization_id
-    assert org_id is not None
+    org_id = actor.org_id
     member = _own(User.objects.filter(organization_id=org_id), public_id)
     initial: dict[str, Any] = {}
     if member is not None:
         initial = {
             f: getattr(member, f)
-            for f in ("username", "first_name", "last_name", "email", "role", "credentials", "is_trainee", "is_active")
+            for f in (
+                "username",
+                "first_name",
+                "last_name",
+                "email",
+                "role",
+                "credentials",
+                "is_trainee",
+                "is_active",
+            )
         } | {"programs": [m.program_id for m in member.memberships.all()]}
     form = StaffForm(request.POST or None, initial=initial, organization_id=org_id, editing=member)
     if request.method == "POST" and form.is_valid():
@@ -149,6 +166,8 @@ def staff_form(request: HttpRequest, public_id: UUID | None = None) -> HttpRespo
             messages.success(request, "Staff account saved.")
             return redirect("organizations:home")
     return render(
-        request, "organizations/form.html", {"form": form, "title": "Staff account"},
+        request,
+        "organizations/form.html",
+        {"form": form, "title": "Staff account"},
         status=422 if form.errors else 200,
     )

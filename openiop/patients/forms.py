@@ -11,10 +11,60 @@ from openiop.patients.services import ContactInput, CoverageInput, Demographics
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
-US_STATES = (
-    "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH "
-    "NJ NM NY NC ND OH OK OR PA PR RI SC SD TN TX UT VT VA WA WV WI WY"
-).split()
+US_STATES = [
+    "AL",
+    "AK",
+    "AZ",
+    "AR",
+    "CA",
+    "CO",
+    "CT",
+    "DE",
+    "DC",
+    "FL",
+    "GA",
+    "HI",
+    "ID",
+    "IL",
+    "IN",
+    "IA",
+    "KS",
+    "KY",
+    "LA",
+    "ME",
+    "MD",
+    "MA",
+    "MI",
+    "MN",
+    "MS",
+    "MO",
+    "MT",
+    "NE",
+    "NV",
+    "NH",
+    "NJ",
+    "NM",
+    "NY",
+    "NC",
+    "ND",
+    "OH",
+    "OK",
+    "OR",
+    "PA",
+    "PR",
+    "RI",
+    "SC",
+    "SD",
+    "TN",
+    "TX",
+    "UT",
+    "VT",
+    "VA",
+    "WA",
+    "WV",
+    "WI",
+    "WY",
+]
 
 
 class DemographicsForm(forms.Form):
@@ -26,9 +76,9 @@ class DemographicsForm(forms.Form):
         max_length=40, required=False, help_text="For example she/her, he/him, they/them."
     )
     date_of_birth = forms.DateField(widget=DATE, help_text="YYYY-MM-DD")
-    sex_at_birth = forms.ChoiceField(choices=[("", "—")] + list(SexAtBirth.choices))
+    sex_at_birth = forms.ChoiceField(choices=[("", "—"), *list(SexAtBirth.choices)])
     gender_identity = forms.ChoiceField(
-        choices=[("", "—")] + list(GenderIdentity.choices), required=False
+        choices=[("", "—"), *list(GenderIdentity.choices)], required=False
     )
     phone = forms.CharField(max_length=40, required=False)
     email = forms.EmailField(required=False)
@@ -86,7 +136,9 @@ class PatientRegisterForm(DemographicsForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        contact = [cleaned.get(f, "") for f in ("contact_name", "contact_relationship", "contact_phone")]
+        contact = [
+            cleaned.get(f, "") for f in ("contact_name", "contact_relationship", "contact_phone")
+        ]
         if any(contact) and not all(contact):
             for field, value in zip(
                 ("contact_name", "contact_relationship", "contact_phone"), contact, strict=True
@@ -166,5 +218,7 @@ class BreakGlassForm(forms.Form):
     date_of_birth = forms.DateField(widget=DATE)
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Why you need this chart now. This is recorded and reviewed by the program director.",
+        help_text=(
+            "Why you need this chart now. This is recorded and reviewed by the program director."
+        ),
     )

@@ -52,9 +52,7 @@ class Patient(PublicModel):
     pronouns = models.CharField(max_length=40, blank=True)
     date_of_birth = models.DateField()
     sex_at_birth = models.CharField(max_length=20, choices=SexAtBirth.choices)
-    gender_identity = models.CharField(
-        max_length=30, choices=GenderIdentity.choices, blank=True
-    )
+    gender_identity = models.CharField(max_length=30, choices=GenderIdentity.choices, blank=True)
     phone = models.CharField(max_length=40, blank=True)
     # Digits only, for search by any formatting of the number.
     phone_digits = models.CharField(max_length=20, blank=True, editable=False)

@@ -19,7 +19,13 @@ from openiop.accounts.models import ProgramMembership, User
 from openiop.audit.models import AuditAction, AuditOutcome
 from openiop.audit.services import audit_record
 from openiop.episodes.models import Episode, EpisodeEvent
-from openiop.patients.models import Coverage, CoverageStatus, EmergencyContact, Patient, PatientStatus
+from openiop.patients.models import (
+    Coverage,
+    CoverageStatus,
+    EmergencyContact,
+    Patient,
+    PatientStatus,
+)
 from openiop.patients.rules import SearchTerms
 
 SEARCH_LIMIT = 50
@@ -42,7 +48,7 @@ def _break_glass(actor: User, now: datetime) -> Exists:
 
 
 def patient_visible_qs(*, actor: User, now: datetime) -> QuerySet[Patient]:
-    return Patient.objects.filter(organization_id=actor.organization_id).filter(
+    return Patient.objects.filter(organization_id=actor.org_id).filter(
         _in_programs(actor) | _break_glass(actor, now)
     )
 
@@ -81,7 +87,7 @@ def patient_get_for_user(
 ) -> PatientAccess:
     """The patient if the actor may see it; otherwise an audited 404."""
     row = (
-        Patient.objects.filter(public_id=public_id, organization_id=actor.organization_id)
+        Patient.objects.filter(public_id=public_id, organization_id=actor.org_id)
         .annotate(in_programs=_in_programs(actor), break_glass=_break_glass(actor, now))
         .first()
     )
@@ -101,9 +107,7 @@ def patient_get_for_user(
 
 def patient_exists_hidden(*, actor: User, public_id: UUID | str) -> Patient | None:
     """A patient of the actor's organization, visible or not (for break-the-glass)."""
-    return Patient.objects.filter(
-        public_id=public_id, organization_id=actor.organization_id
-    ).first()
+    return Patient.objects.filter(public_id=public_id, organization_id=actor.org_id).first()
 
 
 @dataclass(frozen=True)

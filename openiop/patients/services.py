@@ -17,7 +17,7 @@ from openiop.audit.models import AuditAction
 from openiop.audit.services import audit_record
 from openiop.core.errors import ErrorCode, ServiceError
 from openiop.core.models import SubmissionReceipt
-from openiop.episodes.models import Episode, EpisodeStatus
+from openiop.episodes.models import EpisodeStatus
 from openiop.organizations.models import Payer, Program
 from openiop.patients.models import (
     Coverage,
@@ -77,7 +77,7 @@ def patient_find_duplicates(*, actor: User, data: Demographics) -> list[Patient]
         Patient.objects.annotate(
             given_lower=Lower("legal_given_name"), family_lower=Lower("legal_family_name")
         ).filter(
-            organization_id=actor.organization_id,
+            organization_id=actor.org_id,
             given_lower=data.legal_given_name.strip().lower(),
             family_lower=data.legal_family_name.strip().lower(),
             date_of_birth=data.date_of_birth,
@@ -115,13 +115,18 @@ def patient_register(
         return Patient.objects.get(public_id=receipt.object_public_id)
     if not program.memberships.filter(user=actor).exists():
         raise ServiceError(
-            ErrorCode.NOT_ALLOWED, "You can only register patients into your own programs.",
+            ErrorCode.NOT_ALLOWED,
+            "You can only register patients into your own programs.",
             field="program",
         )
     if initial_status not in {EpisodeStatus.REFERRED, EpisodeStatus.SCREENING}:
-        raise ServiceError(ErrorCode.INVALID, "Start as referred or screening.", field="initial_status")
+        raise ServiceError(
+            ErrorCode.INVALID, "Start as referred or screening.", field="initial_status"
+        )
     if data.date_of_birth > today:
-        raise ServiceError(ErrorCode.INVALID, "Date of birth cannot be in the future.", field="date_of_birth")
+        raise ServiceError(
+            ErrorCode.INVALID, "Date of birth cannot be in the future.", field="date_of_birth"
+        )
     if not confirmed_not_duplicate:
         matches = patient_find_duplicates(actor=actor, data=data)
         if matches:
@@ -164,7 +169,10 @@ def patient_register(
         patient=patient,
         object_type="patient",
         object_id=patient.public_id,
-        detail={"program": str(program.public_id), "confirmed_not_duplicate": confirmed_not_duplicate},
+        detail={
+            "program": str(program.public_id),
+            "confirmed_not_duplicate": confirmed_not_duplicate,
+        },
     )
     return patient
 
@@ -221,7 +229,9 @@ def patient_update(
 
 
 def _demographics_of(patient: Patient) -> Demographics:
-    values: dict[str, Any] = {f.name: getattr(patient, f.name) for f in dataclasses.fields(Demographics)}
+    values: dict[str, Any] = {
+        f.name: getattr(patient, f.name) for f in dataclasses.fields(Demographics)
+    }
     return Demographics(**values)
 
 
@@ -249,9 +259,11 @@ def contact_add(*, actor: User, access: PatientAccess, data: ContactInput) -> Em
 @transaction.atomic
 def contact_deactivate(*, actor: User, access: PatientAccess, contact_public_id: UUID) -> None:
     _require(actor, Perm.PATIENT_EDIT)
-    contact = EmergencyContact.objects.select_for_update().filter(
-        patient=access.patient, public_id=contact_public_id
-    ).first()
+    contact = (
+        EmergencyContact.objects.select_for_update()
+        .filter(patient=access.patient, public_id=contact_public_id)
+        .first()
+    )
     if contact is None:
         raise ServiceError(ErrorCode.NOT_FOUND, "No such contact.")
     contact.is_active = False
@@ -286,11 +298,17 @@ def coverage_add(*, actor: User, access: PatientAccess, data: CoverageInput) -> 
     if data.payer is not None and data.payer.organization_id != access.patient.organization_id:
         raise ServiceError(ErrorCode.INVALID, "Unknown payer.", field="payer")
     if data.plan_type != "self_pay" and data.payer is None:
-        raise ServiceError(ErrorCode.INVALID, "Choose the payer (or plan type self-pay).", field="payer")
+        raise ServiceError(
+            ErrorCode.INVALID, "Choose the payer (or plan type self-pay).", field="payer"
+        )
     if data.plan_type != "self_pay" and not data.member_id.strip():
-        raise ServiceError(ErrorCode.INVALID, "Enter the member id from the insurance card.", field="member_id")
+        raise ServiceError(
+            ErrorCode.INVALID, "Enter the member id from the insurance card.", field="member_id"
+        )
     if data.effective_end and data.effective_end < data.effective_start:
-        raise ServiceError(ErrorCode.INVALID, "The end date is before the start date.", field="effective_end")
+        raise ServiceError(
+            ErrorCode.INVALID, "The end date is before the start date.", field="effective_end"
+        )
     coverage = Coverage(patient=access.patient, **dataclasses.asdict(data) | {"payer": data.payer})
     coverage.full_clean()
     coverage.save()
@@ -310,9 +328,11 @@ def coverage_set_status(
     *, actor: User, access: PatientAccess, coverage_public_id: UUID, status: str, today: date
 ) -> Coverage:
     _require(actor, Perm.COVERAGE_EDIT)
-    coverage = Coverage.objects.select_for_update().filter(
-        patient=access.patient, public_id=coverage_public_id
-    ).first()
+    coverage = (
+        Coverage.objects.select_for_update()
+        .filter(patient=access.patient, public_id=coverage_public_id)
+        .first()
+    )
     if coverage is None:
         raise ServiceError(ErrorCode.NOT_FOUND, "No such coverage.")
     if status not in {CoverageStatus.ENDED, CoverageStatus.ENTERED_IN_ERROR}:

@@ -43,7 +43,8 @@ def patient_search(request: HttpRequest) -> HttpResponse:
             detail={"result_count": len(results)},
         )
     template = "patients/search.html"
-    if request.htmx and request.htmx.target == "search-results":
+    htmx = getattr(request, "htmx", None)
+    if htmx and htmx.target == "search-results":
         template += "#results"
     response = render(
         request,
@@ -174,7 +175,9 @@ def patient_edit(request: HttpRequest, public_id: UUID) -> HttpResponse:
 @staff(Perm.PATIENT_EDIT)
 def contact_add(request: HttpRequest, public_id: UUID) -> HttpResponse:
     actor = actor_of(request)
-    access = selectors.patient_get_for_user(actor=actor, public_id=public_id, now=now(), purpose="edit")
+    access = selectors.patient_get_for_user(
+        actor=actor, public_id=public_id, now=now(), purpose="edit"
+    )
     form = ContactForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -196,7 +199,9 @@ def contact_add(request: HttpRequest, public_id: UUID) -> HttpResponse:
 @require_POST
 def contact_remove(request: HttpRequest, public_id: UUID, contact_id: UUID) -> HttpResponse:
     actor = actor_of(request)
-    access = selectors.patient_get_for_user(actor=actor, public_id=public_id, now=now(), purpose="edit")
+    access = selectors.patient_get_for_user(
+        actor=actor, public_id=public_id, now=now(), purpose="edit"
+    )
     try:
         services.contact_deactivate(actor=actor, access=access, contact_public_id=contact_id)
     except ServiceError as error:
@@ -209,8 +214,10 @@ def contact_remove(request: HttpRequest, public_id: UUID, contact_id: UUID) -> H
 @staff(Perm.COVERAGE_EDIT)
 def coverage_add(request: HttpRequest, public_id: UUID) -> HttpResponse:
     actor = actor_of(request)
-    access = selectors.patient_get_for_user(actor=actor, public_id=public_id, now=now(), purpose="edit")
-    payers = Payer.objects.filter(organization_id=actor.organization_id, is_active=True)
+    access = selectors.patient_get_for_user(
+        actor=actor, public_id=public_id, now=now(), purpose="edit"
+    )
+    payers = Payer.objects.filter(organization_id=actor.org_id, is_active=True)
     form = CoverageForm(request.POST or None, payers=payers)
     if request.method == "POST" and form.is_valid():
         try:
@@ -232,7 +239,9 @@ def coverage_add(request: HttpRequest, public_id: UUID) -> HttpResponse:
 @require_POST
 def coverage_status(request: HttpRequest, public_id: UUID, coverage_id: UUID) -> HttpResponse:
     actor = actor_of(request)
-    access = selectors.patient_get_for_user(actor=actor, public_id=public_id, now=now(), purpose="edit")
+    access = selectors.patient_get_for_user(
+        actor=actor, public_id=public_id, now=now(), purpose="edit"
+    )
     try:
         services.coverage_set_status(
             actor=actor,
@@ -257,7 +266,7 @@ def break_glass(request: HttpRequest) -> HttpResponse:
     form = BreakGlassForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         patient = Patient.objects.filter(
-            organization_id=actor.organization_id,
+            organization_id=actor.org_id,
             mrn__iexact=form.cleaned_data["mrn"].strip(),
             date_of_birth=form.cleaned_data["date_of_birth"],
         ).first()
@@ -274,7 +283,9 @@ def break_glass(request: HttpRequest) -> HttpResponse:
             except ServiceError as error:
                 form_error(form, error)
             else:
-                messages.warning(request, "Emergency access granted. It is recorded and time-limited.")
+                messages.warning(
+                    request, "Emergency access granted. It is recorded and time-limited."
+                )
                 return redirect(reverse("patients:chart", kwargs={"public_id": patient.public_id}))
     return render(
         request, "patients/break_glass.html", {"form": form}, status=422 if form.errors else 200

@@ -75,9 +75,13 @@ def test_verify_reports_altered_row_and_fails(world) -> None:  # type: ignore[no
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute("ALTER TABLE audit_auditevent DISABLE TRIGGER audit_event_no_update_delete")
+            cursor.execute(
+                "ALTER TABLE audit_auditevent DISABLE TRIGGER audit_event_no_update_delete"
+            )
             _raw_update(events[2].pk)
-            cursor.execute("ALTER TABLE audit_auditevent ENABLE TRIGGER audit_event_no_update_delete")
+            cursor.execute(
+                "ALTER TABLE audit_auditevent ENABLE TRIGGER audit_event_no_update_delete"
+            )
     else:
         _raw_update(events[2].pk)
     with pytest.raises(CommandError, match=f"event id {events[2].pk}"):
@@ -89,10 +93,14 @@ def test_verify_reports_removed_row(world) -> None:  # type: ignore[no-untyped-d
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute("ALTER TABLE audit_auditevent DISABLE TRIGGER audit_event_no_update_delete")
+            cursor.execute(
+                "ALTER TABLE audit_auditevent DISABLE TRIGGER audit_event_no_update_delete"
+            )
         cursor.execute("DELETE FROM audit_auditevent WHERE id = %s", [events[1].pk])
         if connection.vendor == "postgresql":
-            cursor.execute("ALTER TABLE audit_auditevent ENABLE TRIGGER audit_event_no_update_delete")
+            cursor.execute(
+                "ALTER TABLE audit_auditevent ENABLE TRIGGER audit_event_no_update_delete"
+            )
     with pytest.raises(CommandError, match=f"event id {events[2].pk}"):
         call_command("audit_verify")
 
@@ -105,9 +113,12 @@ def test_verify_reports_removed_row(world) -> None:  # type: ignore[no-untyped-d
 )
 def test_postgres_trigger_refuses_update_and_delete(world, statement: str) -> None:  # type: ignore[no-untyped-def]
     _events(world, 2)
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(statement)
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(statement)
     assert AuditEvent.objects.count() >= 2
 
 

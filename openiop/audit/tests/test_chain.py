@@ -23,7 +23,9 @@ def _chain(n: int) -> list[tuple[int, dict[str, Any], str, str]]:
 
 def _verify(rows: list[tuple[int, dict[str, Any], str, str]], head_rows: list[Any]) -> Any:
     last = head_rows[-1]
-    return verify_chain(rows, head_last_id=last[0], head_last_hash=last[3], head_count=len(head_rows))
+    return verify_chain(
+        rows, head_last_id=last[0], head_last_hash=last[3], head_count=len(head_rows)
+    )
 
 
 def test_intact_chain_verifies() -> None:

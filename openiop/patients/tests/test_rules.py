@@ -51,7 +51,12 @@ def test_mrn_is_valid_catches_typos(typo: str) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "digits"),
-    [("(555) 201-3344", "5552013344"), ("+1 555 201 3344", "5552013344"), ("555.201.3344", "5552013344"), ("", "")],
+    [
+        ("(555) 201-3344", "5552013344"),
+        ("+1 555 201 3344", "5552013344"),
+        ("555.201.3344", "5552013344"),
+        ("", ""),
+    ],
 )
 def test_phone_digits(raw: str, digits: str) -> None:
     assert phone_digits(raw) == digits

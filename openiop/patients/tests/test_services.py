@@ -40,7 +40,9 @@ def _register(world, actor=None, token=None, confirm=False, **overrides):  # typ
         confirmed_not_duplicate=confirm,
         today=TODAY,
         now=timezone.now(),
-        contact=services.ContactInput(name="Sam Rivera", relationship="Brother", phone="555-201-0000"),
+        contact=services.ContactInput(
+            name="Sam Rivera", relationship="Brother", phone="555-201-0000"
+        ),
     )
 
 
@@ -92,8 +94,14 @@ def test_duplicate_in_a_program_the_user_cannot_see_is_flagged_but_not_linked(wo
 def test_register_refuses_other_programs_and_read_only_roles(world) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ServiceError, match="own programs"):
         services.patient_register(
-            actor=world.olivia, data=_data(), program=world.program_a, initial_status="referred",
-            submission_token=uuid.uuid4(), confirmed_not_duplicate=False, today=TODAY, now=timezone.now(),
+            actor=world.olivia,
+            data=_data(),
+            program=world.program_a,
+            initial_status="referred",
+            submission_token=uuid.uuid4(),
+            confirmed_not_duplicate=False,
+            today=TODAY,
+            now=timezone.now(),
         )
     with pytest.raises(ServiceError, match="role"):
         _register(world, actor=world.bob)
@@ -106,20 +114,30 @@ def test_birth_date_in_the_future_is_refused(world) -> None:  # type: ignore[no-
 
 
 def test_update_refuses_a_stale_version_and_names_the_fields(world) -> None:  # type: ignore[no-untyped-def]
-    access = patient_get_for_user(actor=world.alice, public_id=world.patient_a.public_id, now=timezone.now())
+    access = patient_get_for_user(
+        actor=world.alice, public_id=world.patient_a.public_id, now=timezone.now()
+    )
     current = services.demographics_of(world.patient_a)
     services.patient_update(
-        actor=world.alice, access=access, data=services.Demographics(**(current.__dict__ | {"phone": "555-000-1111"})),
+        actor=world.alice,
+        access=access,
+        data=services.Demographics(**(current.__dict__ | {"phone": "555-000-1111"})),
         base_version=1,
     )
     with pytest.raises(services.VersionConflict) as raised:
         services.patient_update(
-            actor=world.alice, access=access, data=services.Demographics(**(current.__dict__ | {"city": "Dayton"})),
+            actor=world.alice,
+            access=access,
+            data=services.Demographics(**(current.__dict__ | {"city": "Dayton"})),
             base_version=1,
         )
     assert set(raised.value.changed_fields) == {"phone", "city"}
     world.patient_a.refresh_from_db()
-    assert world.patient_a.phone == "555-000-1111" and world.patient_a.city == "" and world.patient_a.version == 2
+    assert (
+        world.patient_a.phone == "555-000-1111"
+        and world.patient_a.city == ""
+        and world.patient_a.version == 2
+    )
     event = AuditEvent.objects.filter(patient=world.patient_a, action="update").get()
     assert event.detail == {"fields": ["phone"]}
 
@@ -127,11 +145,24 @@ def test_update_refuses_a_stale_version_and_names_the_fields(world) -> None:  # 
 def test_coverage_rules(world) -> None:  # type: ignore[no-untyped-def]
     from tests.factories import PayerFactory
 
-    access = patient_get_for_user(actor=world.dana, public_id=world.patient_a.public_id, now=timezone.now())
+    access = patient_get_for_user(
+        actor=world.dana, public_id=world.patient_a.public_id, now=timezone.now()
+    )
     payer = PayerFactory(organization=world.org)
-    base = dict(payer=payer, plan_type="private", member_id="XJ123", group_number="", subscriber_name="",
-                relationship_to_subscriber="self", effective_start=date(2026, 1, 1), effective_end=None, priority=1)
-    coverage = services.coverage_add(actor=world.dana, access=access, data=services.CoverageInput(**base))  # type: ignore[arg-type]
+    base = dict(
+        payer=payer,
+        plan_type="private",
+        member_id="XJ123",
+        group_number="",
+        subscriber_name="",
+        relationship_to_subscriber="self",
+        effective_start=date(2026, 1, 1),
+        effective_end=None,
+        priority=1,
+    )
+    coverage = services.coverage_add(
+        actor=world.dana, access=access, data=services.CoverageInput(**base)
+    )  # type: ignore[arg-type]
     assert AuditEvent.objects.filter(object_id=str(coverage.public_id), action="create").exists()
     for bad, field in [
         ({"member_id": ""}, "member_id"),
@@ -140,11 +171,19 @@ def test_coverage_rules(world) -> None:  # type: ignore[no-untyped-def]
         ({"payer": PayerFactory()}, "payer"),  # another organization's payer
     ]:
         with pytest.raises(ServiceError) as raised:
-            services.coverage_add(actor=world.dana, access=access, data=services.CoverageInput(**(base | bad)))  # type: ignore[arg-type]
+            services.coverage_add(
+                actor=world.dana, access=access, data=services.CoverageInput(**(base | bad))
+            )  # type: ignore[arg-type]
         assert raised.value.field == field
-    self_pay = services.CoverageInput(**(base | {"payer": None, "plan_type": "self_pay", "member_id": ""}))  # type: ignore[arg-type]
+    self_pay = services.CoverageInput(
+        **(base | {"payer": None, "plan_type": "self_pay", "member_id": ""})
+    )  # type: ignore[arg-type]
     assert services.coverage_add(actor=world.dana, access=access, data=self_pay).pk
     ended = services.coverage_set_status(
-        actor=world.dana, access=access, coverage_public_id=coverage.public_id, status="ended", today=TODAY
+        actor=world.dana,
+        access=access,
+        coverage_public_id=coverage.public_id,
+        status="ended",
+        today=TODAY,
     )
     assert ended.status == "ended" and ended.effective_end == TODAY

@@ -40,15 +40,22 @@ def test_search_finds_by_name_and_birth_date(world, as_user, query) -> None:  # 
 
 
 def test_search_by_mrn_and_phone(world, as_user) -> None:  # type: ignore[no-untyped-def]
-    Patient.objects.filter(pk=world.patient_a.pk).update(phone="555-777-1212", phone_digits="5557771212")
+    Patient.objects.filter(pk=world.patient_a.pk).update(
+        phone="555-777-1212", phone_digits="5557771212"
+    )
     client = as_user(world.alice)
     assert b"Canary-PA" in client.get(reverse("patients:search"), {"q": "(555) 777-1212"}).content
-    assert b"Canary-PA" in client.get(reverse("patients:search"), {"q": world.patient_a.mrn}).content
+    assert (
+        b"Canary-PA" in client.get(reverse("patients:search"), {"q": world.patient_a.mrn}).content
+    )
 
 
 def test_search_htmx_returns_only_the_results_fragment(world, as_user) -> None:  # type: ignore[no-untyped-def]
     response = as_user(world.alice).get(
-        reverse("patients:search"), {"q": "canary"}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="search-results"
+        reverse("patients:search"),
+        {"q": "canary"},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="search-results",
     )
     assert b"<html" not in response.content and b"Canary-PA" in response.content
 
@@ -65,7 +72,10 @@ def test_search_query_count_does_not_grow_with_results(world, as_user) -> None: 
     _count(client, url, {"q": "warm-up"})
     few = _count(client, url, {"q": "canary"})
     for _ in range(30):
-        EpisodeFactory(patient=PatientFactory(organization=world.org, legal_family_name="Canary-X"), program=world.program_a)
+        EpisodeFactory(
+            patient=PatientFactory(organization=world.org, legal_family_name="Canary-X"),
+            program=world.program_a,
+        )
     many = _count(client, url, {"q": "canary"})
     assert few == many
 
@@ -76,7 +86,12 @@ def test_chart_query_count_does_not_grow_with_history(world, as_user) -> None:  
     _count(client, url)
     before = _count(client, url)
     for _ in range(5):
-        EpisodeFactory(patient=world.patient_a, program=world.program_a, status="discharged", primary_counselor=world.alice)
+        EpisodeFactory(
+            patient=world.patient_a,
+            program=world.program_a,
+            status="discharged",
+            primary_counselor=world.alice,
+        )
     after = _count(client, url)
     assert before == after and before <= 16
 
@@ -84,7 +99,9 @@ def test_chart_query_count_does_not_grow_with_history(world, as_user) -> None:  
 def test_chart_read_is_audited(world, as_user) -> None:  # type: ignore[no-untyped-def]
     as_user(world.bob).get(reverse("patients:chart", args=[world.patient_a.public_id]))
     event = AuditEvent.objects.get(actor=world.bob, action="read", object_type="patient_chart")
-    assert event.patient == world.patient_a and event.actor_role == "auditor" and not event.break_glass
+    assert (
+        event.patient == world.patient_a and event.actor_role == "auditor" and not event.break_glass
+    )
 
 
 def test_register_with_a_bad_field_keeps_everything_else(world, as_user) -> None:  # type: ignore[no-untyped-def]
@@ -94,7 +111,9 @@ def test_register_with_a_bad_field_keeps_everything_else(world, as_user) -> None
     assert response.status_code == 422
     html = response.content.decode()
     assert "Enter a 5-digit ZIP code" in html
-    assert 'value="Morgan"' in html and 'value="555-301-4455"' in html and 'value="1988-07-09"' in html
+    assert (
+        'value="Morgan"' in html and 'value="555-301-4455"' in html and 'value="1988-07-09"' in html
+    )
     assert not Patient.objects.filter(legal_family_name="Okafor").exists()
     response = client.post(reverse("patients:register"), data | {"postal_code": "43215"})
     assert response.status_code == 302
@@ -113,8 +132,13 @@ def test_register_double_submit_creates_one_patient(world, as_user) -> None:  # 
 
 def test_register_duplicate_warning_then_confirm(world, as_user) -> None:  # type: ignore[no-untyped-def]
     client = as_user(world.dana)
-    data = VALID | {"program": world.program_a.pk, "legal_given_name": "Avery", "legal_family_name": "Canary-PA",
-                    "date_of_birth": "1990-05-17", "submission_token": "0b4d3f52-8f6e-4a43-b1f5-0d3c93b4b7aa"}
+    data = VALID | {
+        "program": world.program_a.pk,
+        "legal_given_name": "Avery",
+        "legal_family_name": "Canary-PA",
+        "date_of_birth": "1990-05-17",
+        "submission_token": "0b4d3f52-8f6e-4a43-b1f5-0d3c93b4b7aa",
+    }
     response = client.post(reverse("patients:register"), data)
     assert response.status_code == 422 and b'id="duplicate-warning"' in response.content
     assert world.patient_a.mrn.encode() in response.content
@@ -124,7 +148,9 @@ def test_register_duplicate_warning_then_confirm(world, as_user) -> None:  # typ
 
 
 def test_register_is_refused_into_another_program(world, as_user) -> None:  # type: ignore[no-untyped-def]
-    response = as_user(world.dana).post(reverse("patients:register"), VALID | {"program": world.program_b.pk})
+    response = as_user(world.dana).post(
+        reverse("patients:register"), VALID | {"program": world.program_b.pk}
+    )
     assert response.status_code == 422
     assert not Patient.objects.filter(legal_family_name="Okafor").exists()
 
@@ -149,16 +175,25 @@ def test_break_the_glass_grants_time_limited_audited_access(world, as_user, sett
     charlie = as_user(world.charlie)
     chart = reverse("patients:chart", args=[world.patient_a.public_id])
     assert charlie.get(chart).status_code == 404
-    bad = charlie.post(reverse("patients:break_glass"), {"mrn": world.patient_a.mrn, "date_of_birth": "1990-05-17", "reason": "short"})
+    bad = charlie.post(
+        reverse("patients:break_glass"),
+        {"mrn": world.patient_a.mrn, "date_of_birth": "1990-05-17", "reason": "short"},
+    )
     assert bad.status_code == 422 and not BreakGlassGrant.objects.exists()
     ok = charlie.post(
         reverse("patients:break_glass"),
-        {"mrn": world.patient_a.mrn, "date_of_birth": "1990-05-17", "reason": "Patient in crisis at front desk"},
+        {
+            "mrn": world.patient_a.mrn,
+            "date_of_birth": "1990-05-17",
+            "reason": "Patient in crisis at front desk",
+        },
     )
     assert ok.status_code == 302
     response = charlie.get(chart)
     assert response.status_code == 200 and b"Emergency access" in response.content
-    assert AuditEvent.objects.filter(actor=world.charlie, patient=world.patient_a, break_glass=True, action="read").exists()
+    assert AuditEvent.objects.filter(
+        actor=world.charlie, patient=world.patient_a, break_glass=True, action="read"
+    ).exists()
     dashboard = as_user(world.dana).get(reverse("core:dashboard"))
     assert b"Patient in crisis at front desk" in dashboard.content
     with time_machine.travel(BreakGlassGrant.objects.get().expires_at, tick=False):
@@ -168,6 +203,10 @@ def test_break_the_glass_grants_time_limited_audited_access(world, as_user, sett
 def test_wrong_mrn_or_birth_date_grants_nothing(world, as_user) -> None:  # type: ignore[no-untyped-def]
     response = as_user(world.charlie).post(
         reverse("patients:break_glass"),
-        {"mrn": world.patient_a.mrn, "date_of_birth": "1990-05-18", "reason": "Patient in crisis at front desk"},
+        {
+            "mrn": world.patient_a.mrn,
+            "date_of_birth": "1990-05-18",
+            "reason": "Patient in crisis at front desk",
+        },
     )
     assert response.status_code == 422 and not BreakGlassGrant.objects.exists()

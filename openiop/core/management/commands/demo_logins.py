@@ -14,15 +14,17 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         require_demo_mode()
-        enrolled = set(
-            TOTPDevice.objects.filter(confirmed=True).values_list("user_id", flat=True)
-        )
+        enrolled = set(TOTPDevice.objects.filter(confirmed=True).values_list("user_id", flat=True))
         users = User.objects.filter(is_active=True).exclude(role="").order_by("role", "username")
         self.stdout.write("")
-        self.stdout.write("Demo logins (password for all: %s)" % DEMO_PASSWORD)
+        self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD})")
         self.stdout.write("-" * 72)
         for user in users:
-            mfa_note = "TOTP: manage.py demo_totp " + user.username if user.pk in enrolled else "enrols TOTP at first sign-in"
+            mfa_note = (
+                "TOTP: manage.py demo_totp " + user.username
+                if user.pk in enrolled
+                else "enrols TOTP at first sign-in"
+            )
             self.stdout.write(f"  {user.username:<14} {user.get_role_display():<34} {mfa_note}")
         self.stdout.write("-" * 72)
         self.stdout.write(
