@@ -224,3 +224,18 @@ def test_demo_totp_refuses_outside_demo_mode(world, settings) -> None:  # type: 
     settings.DEMO_MODE = False
     with pytest.raises(CommandError, match="demo mode"):
         call_command("demo_totp", "alice")
+
+
+def test_no_patient_names_in_logs(world, as_user, caplog, settings) -> None:  # type: ignore[no-untyped-def]
+    import logging
+
+    caplog.set_level(logging.INFO)
+    settings.ROOT_URLCONF = "tests.urls_unclassified"
+    client = as_user(world.alice)
+    client.get(reverse("patients:search"), {"q": "canary"})
+    client.get(reverse("patients:chart", args=[world.patient_a.public_id]))
+    as_user(world.charlie).get(reverse("patients:chart", args=[world.patient_a.public_id]))
+    client.get("/unknown-page-for-a-404/")
+    client.get("/unclassified/")  # logs an error naming the refused view
+    assert caplog.records, "expected some log output to inspect"
+    assert "Canary" not in caplog.text and "Avery" not in caplog.text
