@@ -11,5 +11,10 @@ urlpatterns = [
     path("patients/", include("openiop.episodes.urls")),
     path("settings/", include("openiop.organizations.urls")),
     path("audit/", include("openiop.audit.urls")),
+    path("", include("openiop.alerts.urls")),
+    path("intake/", include("openiop.intake.urls")),
+    path("screening/", include("openiop.screening.urls")),
+    path("assessments/", include("openiop.assessments.urls")),
+    path("consents/", include("openiop.consents.urls")),
     path("admin/", admin_site.urls),
 ]

@@ -86,6 +86,11 @@ INSTALLED_APPS = [
     "openiop.episodes",
     "openiop.access",
     "openiop.audit",
+    "openiop.alerts",
+    "openiop.intake",
+    "openiop.screening",
+    "openiop.assessments",
+    "openiop.consents",
 ]
 
 MIDDLEWARE = [

@@ -36,6 +36,12 @@ class Perm(StrEnum):
     AUDIT_VIEW = "audit.view"
     DIRECTOR_DASHBOARD = "dashboard.director"
     ADMIN_SITE = "admin.site"
+    ALERT_RESOLVE = "alert.resolve"
+    REFERRAL_MANAGE = "referral.manage"
+    SCREENING_ADMINISTER = "screening.administer"
+    ASSESSMENT_WRITE = "assessment.write"
+    CONSENT_MANAGE = "consent.manage"
+    ADMIT = "episode.admit"
 
 
 PERM_DESCRIPTIONS: dict[Perm, str] = {
@@ -49,13 +55,24 @@ PERM_DESCRIPTIONS: dict[Perm, str] = {
     Perm.AUDIT_VIEW: "Read and export the audit trail",
     Perm.DIRECTOR_DASHBOARD: "Program director dashboard",
     Perm.ADMIN_SITE: "Django admin (configuration only; no patient data is registered there)",
+    Perm.ALERT_RESOLVE: "Resolve clinical alerts (suicide risk, disengagement) with a note",
+    Perm.REFERRAL_MANAGE: "Record referrals, move them through the pipeline, log contact attempts",
+    Perm.SCREENING_ADMINISTER: "Administer standardized instruments and record risk responses",
+    Perm.ASSESSMENT_WRITE: "Biopsychosocial, diagnoses, level-of-care assessments, safety plans",
+    Perm.CONSENT_MANAGE: "Record consents and releases, signatures and revocations",
+    Perm.ADMIT: "Admit a patient (episode to active), record observation visits",
 }
 
 _CLINICAL = {
     Perm.PATIENT_VIEW,
     Perm.PATIENT_EDIT,
     Perm.BREAK_GLASS,
+    Perm.ALERT_RESOLVE,
+    Perm.SCREENING_ADMINISTER,
+    Perm.ASSESSMENT_WRITE,
+    Perm.CONSENT_MANAGE,
 }
+_INTAKE = {Perm.REFERRAL_MANAGE, Perm.ADMIT}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.PROGRAM_DIRECTOR: frozenset(
@@ -68,12 +85,15 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.AUDIT_VIEW,
             Perm.DIRECTOR_DASHBOARD,
         }
+        | _INTAKE
     ),
     Role.PRESCRIBER: frozenset(_CLINICAL),
-    Role.THERAPIST: frozenset(_CLINICAL | {Perm.EPISODE_MANAGE}),
-    Role.COUNSELOR: frozenset(_CLINICAL | {Perm.EPISODE_MANAGE}),
-    Role.NURSE: frozenset(_CLINICAL),
-    Role.CASE_MANAGER: frozenset(_CLINICAL | {Perm.COVERAGE_EDIT, Perm.EPISODE_MANAGE}),
+    Role.THERAPIST: frozenset(_CLINICAL | _INTAKE | {Perm.EPISODE_MANAGE}),
+    Role.COUNSELOR: frozenset(_CLINICAL | _INTAKE | {Perm.EPISODE_MANAGE}),
+    Role.NURSE: frozenset(_CLINICAL - {Perm.CONSENT_MANAGE}),
+    Role.CASE_MANAGER: frozenset(
+        _CLINICAL | {Perm.REFERRAL_MANAGE, Perm.COVERAGE_EDIT, Perm.EPISODE_MANAGE}
+    ),
     Role.INTAKE_COORDINATOR: frozenset(
         {
             Perm.PATIENT_VIEW,
@@ -81,11 +101,20 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.PATIENT_EDIT,
             Perm.COVERAGE_EDIT,
             Perm.EPISODE_MANAGE,
+            Perm.SCREENING_ADMINISTER,
+            Perm.CONSENT_MANAGE,
         }
+        | _INTAKE
     ),
     Role.BILLING_SPECIALIST: frozenset({Perm.PATIENT_VIEW, Perm.COVERAGE_EDIT}),
     Role.FRONT_DESK: frozenset(
-        {Perm.PATIENT_VIEW, Perm.PATIENT_REGISTER, Perm.PATIENT_EDIT, Perm.COVERAGE_EDIT}
+        {
+            Perm.PATIENT_VIEW,
+            Perm.PATIENT_REGISTER,
+            Perm.PATIENT_EDIT,
+            Perm.COVERAGE_EDIT,
+            Perm.CONSENT_MANAGE,
+        }
     ),
     Role.AUDITOR: frozenset({Perm.PATIENT_VIEW, Perm.AUDIT_VIEW}),
     # Least privilege: administrators configure the system but read no charts.

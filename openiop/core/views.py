@@ -12,6 +12,7 @@ from django.shortcuts import render
 from openiop.access.policy import public, staff
 from openiop.access.selectors import break_glass_recent
 from openiop.accounts.models import User
+from openiop.alerts.selectors import notifications_unread_for_user, tasks_open_for_user
 from openiop.accounts.roles import Perm, Role
 from openiop.audit.models import AuditEvent, AuditOutcome
 from openiop.core.http import actor_of, now
@@ -36,6 +37,8 @@ def home(request: HttpRequest) -> HttpResponse:
     context: dict[str, object] = {"role_label": Role(actor.role).label if actor.role else ""}
     if actor.has_perm_code(Perm.PATIENT_VIEW):
         context["caseload"] = _caseload(actor)
+    context["tasks"] = list(tasks_open_for_user(actor=actor)[:50])
+    context["notifications"] = list(notifications_unread_for_user(actor=actor)[:20])
     return render(request, "core/home.html", context)
 
 

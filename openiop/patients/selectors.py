@@ -16,6 +16,8 @@ from django.http import Http404
 
 from openiop.access.models import BreakGlassGrant
 from openiop.accounts.models import ProgramMembership, User
+from openiop.alerts.models import Alert
+from openiop.alerts.selectors import alerts_open_for_patient
 from openiop.audit.models import AuditAction, AuditOutcome
 from openiop.audit.services import audit_record
 from openiop.episodes.models import Episode, EpisodeEvent
@@ -119,6 +121,7 @@ class Chart:
     contacts: list[EmergencyContact]
     via_break_glass: bool
     grant_expires_at: datetime | None
+    open_alerts: list[Alert]
 
 
 def chart_get(*, access: PatientAccess, actor: User, now: datetime) -> Chart:
@@ -158,6 +161,7 @@ def chart_get(*, access: PatientAccess, actor: User, now: datetime) -> Chart:
         contacts=contacts,
         via_break_glass=access.via_break_glass,
         grant_expires_at=grant_expires,
+        open_alerts=alerts_open_for_patient(patient=patient),
     )
 
 

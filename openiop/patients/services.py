@@ -110,6 +110,10 @@ def patient_register(
 ) -> Patient:
     """Register a patient with a first episode (referred or screening) in a program."""
     _require(actor, Perm.PATIENT_REGISTER)
+    # One person's submissions run one at a time, so a double submit waits for the first
+    # and then finds its receipt (on PostgreSQL both would otherwise miss it, and the
+    # second would fail on the receipt's unique token with a server error).
+    User.objects.select_for_update().filter(pk=actor.pk).first()
     receipt = SubmissionReceipt.objects.filter(token=submission_token, actor=actor).first()
     if receipt is not None:
         return Patient.objects.get(public_id=receipt.object_public_id)
