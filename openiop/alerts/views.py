@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from openiop.access.policy import staff
 from openiop.accounts.roles import Perm
 from openiop.alerts import services
-from openiop.alerts.models import Alert
+from openiop.alerts.models import Alert, AlertKind
 from openiop.core.errors import ServiceError
 from openiop.core.http import actor_of, now
 from openiop.patients.selectors import patient_get_for_user
@@ -23,6 +23,10 @@ def alert_resolve(request: HttpRequest, public_id: UUID, alert_id: UUID) -> Http
     actor = actor_of(request)
     access = patient_get_for_user(actor=actor, public_id=public_id, now=now(), purpose="edit")
     alert = Alert.objects.filter(patient=access.patient, public_id=alert_id).first()
+    if alert is not None and alert.kind == AlertKind.SUICIDE_RISK:
+        # Suicide-risk alerts resolve through screening, which checks that a high-risk one
+        # has a documented response and a safety plan first.
+        return redirect("screening:risk_alert_resolve", public_id=public_id, alert_id=alert_id)
     error = None
     if request.method == "POST":
         try:
