@@ -12,8 +12,8 @@ from django.shortcuts import render
 from openiop.access.policy import public, staff
 from openiop.access.selectors import break_glass_recent
 from openiop.accounts.models import User
-from openiop.alerts.selectors import notifications_unread_for_user, tasks_open_for_user
 from openiop.accounts.roles import Perm, Role
+from openiop.alerts.selectors import notifications_unread_for_user, tasks_open_for_user
 from openiop.audit.models import AuditEvent, AuditOutcome
 from openiop.core.http import actor_of, now
 from openiop.episodes.models import Episode, EpisodeStatus
