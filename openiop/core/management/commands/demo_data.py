@@ -13,14 +13,19 @@ numbers, email addresses are at example.org and example.com.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import random
 import time as clock
 import uuid
-from collections.abc import Iterable, Sequence
+from bisect import bisect
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from functools import lru_cache
+from itertools import accumulate
+from typing import Any, Generic, TypeVar
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
@@ -56,13 +61,27 @@ from openiop.patients.models import (
     SexAtBirth,
     SubscriberRelationship,
 )
-from openiop.patients.rules import age_on, mrn_format, phone_digits
+from openiop.patients.rules import mrn_format, phone_digits
 
 ORGANIZATION_NAME = "Riverside Recovery Collaborative"
 MRN_PREFIX = ""
 STATE = "OR"
 BATCH_SIZE = 1000
 NO_DEVICE_USERNAME = "newhire"  # left without an authenticator, to show enrolment
+
+
+T = TypeVar("T")
+
+
+class _Weighted(Generic[T]):
+    """(value, weight) pairs to draw from with a seeded Random, weights summed once."""
+
+    def __init__(self, *pairs: tuple[T, int]) -> None:
+        self.values = [value for value, _ in pairs]
+        self.cumulative = list(accumulate(weight for _, weight in pairs))
+
+    def pick(self, rng: random.Random) -> T:
+        return self.values[bisect(self.cumulative, rng.random() * self.cumulative[-1])]
 
 
 # --- The organization: fixed, whatever the seed ------------------------------------
@@ -150,7 +169,12 @@ STAFF = (
     StaffSpec("eastcounselor", "Maya", "Thompson", Role.COUNSELOR, "CADC III", _EAST),
     StaffSpec("np", "Aisha", "Bello", Role.PRESCRIBER, "PMHNP-BC", _EAST),
     StaffSpec(
-        NO_DEVICE_USERNAME, "Chris", "Vance", Role.COUNSELOR, "CADC-R", ("sud_am",),
+        NO_DEVICE_USERNAME,
+        "Chris",
+        "Vance",
+        Role.COUNSELOR,
+        "CADC-R",
+        ("sud_am",),
         takes_caseload=False,
     ),
 )
@@ -167,34 +191,55 @@ CITIES = (
     ("Lake Oswego", "970", 3),
     ("Troutdale", "970", 3),
     ("Happy Valley", "970", 3),
-    ("Vancouver", "986", 0),  # across the river: never drawn, kept out of the state
 )
 
+# Common short forms, for the patients who go by one.
+_NICKNAME_PAIRS = (
+    "Alexander=Alex Andrew=Andy Anthony=Tony Benjamin=Ben Charles=Charlie "
+    "Christopher=Chris Daniel=Dan David=Dave Edward=Eddie Gregory=Greg Jacob=Jake "
+    "James=Jim Jonathan=Jon Joseph=Joe Joshua=Josh Kenneth=Ken Matthew=Matt Michael=Mike "
+    "Nathaniel=Nate Nicholas=Nick Richard=Rick Robert=Rob Ronald=Ron Samuel=Sam "
+    "Steven=Steve Thomas=Tom Timothy=Tim William=Will Zachary=Zach Abigail=Abby "
+    "Catherine=Cat Christina=Tina Cynthia=Cindy Deborah=Deb Elizabeth=Liz Jennifer=Jen "
+    "Jessica=Jess Katherine=Kate Kimberly=Kim Margaret=Maggie Melissa=Missy "
+    "Patricia=Trish Rebecca=Becca Samantha=Sam Stephanie=Steph Susan=Sue Victoria=Tori "
+    "Alexandra=Lexi"
+)
 NICKNAMES = {
-    "Alexander": "Alex", "Andrew": "Andy", "Anthony": "Tony", "Benjamin": "Ben",
-    "Charles": "Charlie", "Christopher": "Chris", "Daniel": "Dan", "David": "Dave",
-    "Edward": "Eddie", "Gregory": "Greg", "Jacob": "Jake", "James": "Jim",
-    "Jonathan": "Jon", "Joseph": "Joe", "Joshua": "Josh", "Kenneth": "Ken",
-    "Matthew": "Matt", "Michael": "Mike", "Nathaniel": "Nate", "Nicholas": "Nick",
-    "Richard": "Rick", "Robert": "Rob", "Ronald": "Ron", "Samuel": "Sam",
-    "Steven": "Steve", "Thomas": "Tom", "Timothy": "Tim", "William": "Will",
-    "Zachary": "Zach", "Abigail": "Abby", "Catherine": "Cat", "Christina": "Tina",
-    "Cynthia": "Cindy", "Deborah": "Deb", "Elizabeth": "Liz", "Jennifer": "Jen",
-    "Jessica": "Jess", "Katherine": "Kate", "Kimberly": "Kim", "Margaret": "Maggie",
-    "Melissa": "Missy", "Patricia": "Trish", "Rebecca": "Becca", "Samantha": "Sam",
-    "Stephanie": "Steph", "Susan": "Sue", "Victoria": "Tori", "Alexandra": "Lexi",
-}  # fmt: skip
+    name: short for name, _, short in (pair.partition("=") for pair in _NICKNAME_PAIRS.split())
+}
 
-LANGUAGES = (("English", 88), ("Spanish", 8), ("Vietnamese", 1), ("Russian", 1),
-             ("Chinese", 1), ("American Sign Language", 1))  # fmt: skip
+LANGUAGES = _Weighted(
+    ("English", 88),
+    ("Spanish", 8),
+    ("Vietnamese", 1),
+    ("Russian", 1),
+    ("Chinese", 1),
+    ("American Sign Language", 1),
+)
 
-ADULT_CONTACTS = (("Mother", 14), ("Father", 7), ("Spouse", 18), ("Partner", 12),
-                  ("Sister", 10), ("Brother", 8), ("Friend", 12), ("Sponsor", 6),
-                  ("Adult child", 8), ("Aunt", 3), ("Grandmother", 2))  # fmt: skip
-TEEN_CONTACTS = (("Mother", 50), ("Father", 30), ("Grandmother", 8), ("Legal guardian", 8),
-                 ("Aunt", 4))  # fmt: skip
+ADULT_CONTACTS = _Weighted(
+    ("Mother", 14),
+    ("Father", 7),
+    ("Spouse", 18),
+    ("Partner", 12),
+    ("Sister", 10),
+    ("Brother", 8),
+    ("Friend", 12),
+    ("Sponsor", 6),
+    ("Adult child", 8),
+    ("Aunt", 3),
+    ("Grandmother", 2),
+)
+TEEN_CONTACTS = _Weighted(
+    ("Mother", 50),
+    ("Father", 30),
+    ("Grandmother", 8),
+    ("Legal guardian", 8),
+    ("Aunt", 4),
+)
 
-DISCHARGE_REASONS = (
+DISCHARGE_REASONS = _Weighted(
     ("Completed treatment goals; stepped down to outpatient (1)", 45),
     ("Completed program", 15),
     ("Left against clinical advice", 14),
@@ -203,7 +248,7 @@ DISCHARGE_REASONS = (
     ("Moved out of the area", 4),
     ("Insurance authorization ended", 4),
 )
-CANCEL_REASONS = (
+CANCEL_REASONS = _Weighted(
     ("Did not attend the screening appointment", 35),
     ("Declined admission", 20),
     ("Needs a higher level of care; referred to residential", 15),
@@ -214,7 +259,7 @@ CANCEL_REASONS = (
 LEVEL_UP_REASON = "More structure needed after a return to use in week 3"
 
 # Status of a patient's newest episode; "most active or discharged".
-LATEST_STATUS_WEIGHTS = (
+LATEST_STATUS_WEIGHTS = _Weighted(
     (EpisodeStatus.ACTIVE, 40),
     (EpisodeStatus.DISCHARGED, 33),
     (EpisodeStatus.REFERRED, 8),
@@ -222,6 +267,33 @@ LATEST_STATUS_WEIGHTS = (
     (EpisodeStatus.CANCELLED, 12),
 )
 READMISSION_SHARE = 0.2
+
+SEX_AT_BIRTH = _Weighted(
+    (SexAtBirth.FEMALE, 480),
+    (SexAtBirth.MALE, 480),
+    (SexAtBirth.INTERSEX, 5),
+    (SexAtBirth.UNKNOWN, 10),
+    (SexAtBirth.DECLINED, 25),
+)
+
+
+def _identities(cis: str, trans: str) -> _Weighted[str]:
+    return _Weighted(
+        (cis, 880),
+        (trans, 20),
+        (GenderIdentity.NONBINARY, 30),
+        (GenderIdentity.OTHER, 5),
+        ("", 45),  # not asked or not recorded
+        (GenderIdentity.DECLINED, 20),
+    )
+
+
+GENDER_IDENTITY_BY_SEX: dict[str, _Weighted[str]] = {
+    SexAtBirth.FEMALE: _identities(GenderIdentity.WOMAN, GenderIdentity.TRANSGENDER_MAN),
+    SexAtBirth.MALE: _identities(GenderIdentity.MAN, GenderIdentity.TRANSGENDER_WOMAN),
+}
+_PROGRAM_SHARES = _Weighted(*((p, p.weight) for p in PROGRAMS))
+_CITY_SHARES = _Weighted(*(((city, zip3), weight) for city, zip3, weight in CITIES))
 
 
 # --- The plan: what to create, decided from the seed --------------------------------
@@ -333,29 +405,47 @@ def totp_key(seed: int, username: str) -> str:
     return hashlib.sha1(f"{seed}:{username}".encode(), usedforsecurity=False).hexdigest()
 
 
-def _weighted(rng: random.Random, table: Sequence[tuple[Any, int]]) -> Any:
-    values = [v for v, _ in table]
-    weights = [w for _, w in table]
-    return rng.choices(values, weights=weights)[0]
-
-
-class _Draw:
-    """The seeded sources of randomness and the name pools drawn from Faker.
+@dataclass(frozen=True)
+class _Names:
+    """Name and street pools drawn from a seeded Faker.
 
     Drawing pools once (Faker's weighted picks cost about 0.1 ms each) and picking
     from them with the seeded Random keeps Faker's name frequencies and the load fast.
     """
 
+    female: tuple[str, ...]
+    male: tuple[str, ...]
+    nonbinary: tuple[str, ...]
+    family: tuple[str, ...]
+    streets: tuple[str, ...]
+
+
+@lru_cache(maxsize=4)
+def _names(seed: int) -> _Names:
+    fake = Faker("en_US")
+    fake.seed_instance(seed)
+    return _Names(
+        female=tuple(fake.first_name_female() for _ in range(600)),
+        male=tuple(fake.first_name_male() for _ in range(600)),
+        nonbinary=tuple(fake.first_name_nonbinary() for _ in range(200)),
+        family=tuple(fake.last_name() for _ in range(1500)),
+        streets=tuple(fake.street_name() for _ in range(1500)),
+    )
+
+
+class _Draw:
+    """The seeded sources of randomness, and the name pools to pick from."""
+
     def __init__(self, seed: int) -> None:
         self.rng = random.Random(seed)
         self.uuid_rng = random.Random(f"{seed}:uuid")
-        fake = Faker("en_US")
-        fake.seed_instance(seed)
-        self.female = [fake.first_name_female() for _ in range(600)]
-        self.male = [fake.first_name_male() for _ in range(600)]
-        self.nonbinary = [fake.first_name_nonbinary() for _ in range(200)]
-        self.family = [fake.last_name() for _ in range(1500)]
-        self.streets = [fake.street_address() for _ in range(1500)]
+        names = _names(seed)
+        self.female = names.female
+        self.male = names.male
+        self.nonbinary = names.nonbinary
+        self.any_first = names.female + names.male
+        self.family = names.family
+        self.streets = names.streets
 
     def uuid(self) -> uuid.UUID:
         return uuid.UUID(int=self.uuid_rng.getrandbits(128), version=4)
@@ -385,11 +475,11 @@ class _Pools:
 
 
 def _pools() -> _Pools:
-    def members(program: str, roles: set[str], caseload_only: bool = True) -> list[str]:
+    def members(program: str, roles: set[str]) -> list[str]:
         return [
             s.username
             for s in STAFF
-            if program in s.programs and s.role in roles and (s.takes_caseload or not caseload_only)
+            if program in s.programs and s.role in roles and s.takes_caseload
         ]
 
     keys = [p.key for p in PROGRAMS]
@@ -410,51 +500,39 @@ def plan_build(*, patients: int, seed: int, today: date) -> DemoPlan:
     totp_keys = {
         s.username: totp_key(seed, s.username) for s in STAFF if s.username != NO_DEVICE_USERNAME
     }
-    statuses = [s for s, _ in LATEST_STATUS_WEIGHTS]
+    statuses = LATEST_STATUS_WEIGHTS.values
     people = []
     for index in range(patients):
         # The first patients show every status, a readmission and an adolescent, so
         # that even a small demo has something of each kind.
         showcase = statuses[index] if index < len(statuses) else None
-        people.append(
-            _patient(draw, pools, index + 1, today, showcase_status=showcase, showcase=index)
-        )
+        people.append(_patient(draw, pools, index, today, showcase_status=showcase))
     return DemoPlan(seed, today, staff_ids, totp_keys, tuple(people))
 
 
 def _patient(
     draw: _Draw,
     pools: _Pools,
-    number: int,
+    index: int,
     today: date,
     *,
     showcase_status: str | None,
-    showcase: int,
 ) -> PatientPlan:
     rng = draw.rng
-    program = rng.choices(PROGRAMS, weights=[p.weight for p in PROGRAMS])[0]
-    if showcase == len(LATEST_STATUS_WEIGHTS):
+    program = _PROGRAM_SHARES.pick(rng)
+    if index == len(LATEST_STATUS_WEIGHTS.values):
         program = next(p for p in PROGRAMS if p.program_type == ProgramType.ADOLESCENT)
     teen = program.program_type == ProgramType.ADOLESCENT
     age = rng.randint(13, 17) if teen else _adult_age(rng)
-    born = today - timedelta(days=age * 365 + rng.randint(0, 364) + age // 4)
-    sex = _weighted(
-        rng,
-        (
-            (SexAtBirth.FEMALE, 480),
-            (SexAtBirth.MALE, 480),
-            (SexAtBirth.INTERSEX, 5),
-            (SexAtBirth.UNKNOWN, 10),
-            (SexAtBirth.DECLINED, 25),
-        ),
-    )
+    born = _birth_date(today, age, days_since_birthday=rng.randint(0, 363))
+    sex = SEX_AT_BIRTH.pick(rng)
     identity = _gender_identity(rng, sex)
     given = _first_name(draw, sex, identity)
     family = rng.choice(draw.family)
     middle = _first_name(draw, sex, identity) if draw.chance(0.4) else ""
-    preferred = _preferred_name(draw, given, sex, identity)
+    preferred = _preferred_name(draw, given, identity)
     pronouns = _pronouns(draw, identity)
-    city, zip3, _ = _weighted_city(rng)
+    city, zip3 = _CITY_SHARES.pick(rng)
     has_address = draw.chance(0.92)
     phone = draw.phone() if draw.chance(0.88) else ""
     email = ""
@@ -462,21 +540,24 @@ def _patient(
         local = "".join(ch for ch in f"{given}.{family}".lower() if ch.isalpha() or ch == ".")
         suffix = str(rng.randint(1, 99)) if draw.chance(0.5) else ""
         email = f"{local}{suffix}@{rng.choice(('example.org', 'example.com'))}"
-    latest_status = showcase_status or _weighted(rng, LATEST_STATUS_WEIGHTS)
-    readmitted = showcase == 1 or draw.chance(READMISSION_SHARE)
+    latest_status = showcase_status or LATEST_STATUS_WEIGHTS.pick(rng)
+    readmitted = index == 1 or draw.chance(READMISSION_SHARE)
     latest = _episode(draw, pools, program.key, latest_status, today, end_after=0)
     episodes = [latest]
     if readmitted:
         earlier_program = program.key
         if not teen and draw.chance(0.3):
-            earlier_program = rng.choice([p.key for p in PROGRAMS if p.key not in {"teen"}])
-        before_status = EpisodeStatus.DISCHARGED if draw.chance(0.85) else EpisodeStatus.CANCELLED
-        gap = (today - latest.referred_on).days + draw.days(30, 400)
+            earlier_program = rng.choice(
+                [p.key for p in PROGRAMS if p.program_type != ProgramType.ADOLESCENT]
+            )
+        discharged = draw.chance(0.85) or index == 1
+        before_status = EpisodeStatus.DISCHARGED if discharged else EpisodeStatus.CANCELLED
+        gap = (today - latest.referred_on).days + draw.days(30, 150 if teen else 400)
         episodes.insert(0, _episode(draw, pools, earlier_program, before_status, today, gap))
     patient_name = f"{given} {family}"
     return PatientPlan(
         public_id=draw.uuid(),
-        mrn=mrn_format(number, MRN_PREFIX),
+        mrn=mrn_format(index + 1, MRN_PREFIX),
         legal_given_name=given,
         legal_middle_name=middle,
         legal_family_name=family,
@@ -487,18 +568,29 @@ def _patient(
         gender_identity=identity,
         phone=phone,
         email=email,
-        address_line1=rng.choice(draw.streets) if has_address else "",
+        address_line1=f"{rng.randint(100, 19999)} {rng.choice(draw.streets)}"
+        if has_address
+        else "",
         address_line2=f"Apt {rng.randint(1, 40)}{rng.choice('ABCD')}"
         if has_address and draw.chance(0.25)
         else "",
         city=city if has_address else "",
         state=STATE if has_address else "",
         postal_code=f"{zip3}{rng.randint(0, 99):02d}" if has_address else "",
-        preferred_language=_weighted(rng, LANGUAGES),
+        preferred_language=LANGUAGES.pick(rng),
         episodes=tuple(episodes),
         coverages=_coverages(draw, age, teen, family, patient_name, episodes[0].referred_on),
         contacts=_contacts(draw, teen, family),
     )
+
+
+def _birth_date(today: date, age: int, days_since_birthday: int) -> date:
+    """A date of birth that makes someone exactly `age` on `today`."""
+    last_birthday = today - timedelta(days=days_since_birthday)
+    year = last_birthday.year - age
+    if last_birthday.month == 2 and last_birthday.day == 29 and year % 4:
+        return date(year, 2, 28)
+    return last_birthday.replace(year=year)
 
 
 def _adult_age(rng: random.Random) -> int:
@@ -506,30 +598,11 @@ def _adult_age(rng: random.Random) -> int:
     return min(70, max(18, round(rng.gauss(36, 11))))
 
 
-def _weighted_city(rng: random.Random) -> tuple[str, str, int]:
-    city: tuple[str, str, int] = rng.choices(CITIES, weights=[c[2] for c in CITIES])[0]
-    return city
-
-
 def _gender_identity(rng: random.Random, sex: str) -> str:
-    if sex in {SexAtBirth.FEMALE, SexAtBirth.MALE}:
-        cis = GenderIdentity.WOMAN if sex == SexAtBirth.FEMALE else GenderIdentity.MAN
-        trans = (
-            GenderIdentity.TRANSGENDER_MAN
-            if sex == SexAtBirth.FEMALE
-            else GenderIdentity.TRANSGENDER_WOMAN
-        )
-        return str(
-            _weighted(
-                rng,
-                ((cis, 880), (trans, 20), (GenderIdentity.NONBINARY, 30),
-                 (GenderIdentity.OTHER, 5), ("", 45), (GenderIdentity.DECLINED, 20)),
-            )  # fmt: skip
-        )
+    if sex in GENDER_IDENTITY_BY_SEX:
+        return str(GENDER_IDENTITY_BY_SEX[sex].pick(rng))
     if sex == SexAtBirth.INTERSEX:
-        return str(
-            rng.choice((GenderIdentity.WOMAN, GenderIdentity.MAN, GenderIdentity.NONBINARY))
-        )
+        return str(rng.choice((GenderIdentity.WOMAN, GenderIdentity.MAN, GenderIdentity.NONBINARY)))
     return str(rng.choice(("", GenderIdentity.DECLINED, GenderIdentity.UNKNOWN)))
 
 
@@ -544,7 +617,7 @@ def _first_name(draw: _Draw, sex: str, identity: str) -> str:
     return draw.rng.choice(pool)
 
 
-def _preferred_name(draw: _Draw, given: str, sex: str, identity: str) -> str:
+def _preferred_name(draw: _Draw, given: str, identity: str) -> str:
     chosen_pool = {
         GenderIdentity.TRANSGENDER_WOMAN: draw.female,
         GenderIdentity.TRANSGENDER_MAN: draw.male,
@@ -599,7 +672,7 @@ def _episode(
             steps.append(
                 (EpisodeStatus.SCREENING, referred_ago - draw.days(1, wait - 1), opener, "")
             )
-        steps.append((EpisodeStatus.CANCELLED, ended_ago, opener, _weighted(rng, CANCEL_REASONS)))
+        steps.append((EpisodeStatus.CANCELLED, ended_ago, opener, CANCEL_REASONS.pick(rng)))
     else:  # active or discharged
         if status == EpisodeStatus.DISCHARGED:
             ended_ago = end_after + draw.days(3, 365)
@@ -615,7 +688,7 @@ def _episode(
         steps.append((EpisodeStatus.ACTIVE, admitted_ago, rng.choice((counselor, director)), ""))
         if ended_ago is not None:
             steps.append(
-                (EpisodeStatus.DISCHARGED, ended_ago, counselor, _weighted(rng, DISCHARGE_REASONS))
+                (EpisodeStatus.DISCHARGED, ended_ago, counselor, DISCHARGE_REASONS.pick(rng))
             )
 
     opened_as = EpisodeStatus.REFERRED
@@ -630,7 +703,10 @@ def _episode(
     referred_on = today - timedelta(days=referred_ago)
     timeline = _Timeline(draw, today)
     timeline.add(
-        referred_ago, opener, EpisodeEvent.Kind.OPENED, to_status=opened_as,
+        referred_ago,
+        opener,
+        EpisodeEvent.Kind.OPENED,
+        to_status=opened_as,
         to_level=LevelOfCare.L2_1,
     )
     current = str(opened_as)
@@ -641,7 +717,11 @@ def _episode(
             continue
         assert episode_rules.transition_allowed(current, to_status), (current, to_status)
         timeline.add(
-            ago, by, EpisodeEvent.Kind.STATUS, from_status=current, to_status=to_status,
+            ago,
+            by,
+            EpisodeEvent.Kind.STATUS,
+            from_status=current,
+            to_status=to_status,
             reason=reason,
         )
         current = str(to_status)
@@ -654,8 +734,12 @@ def _episode(
             timeline.add(ago, director, EpisodeEvent.Kind.CARE_TEAM, reason=", ".join(sorted(team)))
             if step_up_ago is not None:
                 timeline.add(
-                    step_up_ago, counselor, EpisodeEvent.Kind.LEVEL_OF_CARE, from_level=level,
-                    to_level=LevelOfCare.L2_5, reason=LEVEL_UP_REASON,
+                    step_up_ago,
+                    counselor,
+                    EpisodeEvent.Kind.LEVEL_OF_CARE,
+                    from_level=level,
+                    to_level=LevelOfCare.L2_5,
+                    reason=LEVEL_UP_REASON,
                 )
                 level = str(LevelOfCare.L2_5)
     assert current == status, (current, status)
@@ -689,7 +773,7 @@ class _Timeline:
             last = self.events[-1]
             assert day >= last.effective_on, "events out of order"
             if day == last.effective_on and at <= last.at:
-                later = datetime.combine(day, last.at) + timedelta(minutes=5)  # noqa: DTZ001
+                later = datetime.combine(day, last.at) + timedelta(minutes=5)
                 at = later.time()
         self.events.append(EventPlan(kind, day, at, by, **change))
 
@@ -720,13 +804,18 @@ def _coverages(
         kind = "cascade" if roll < 0.55 else ("summit" if roll < 0.8 else "pacific")
     else:
         kind = (
-            "cascade" if roll < 0.48
-            else "summit" if roll < 0.66
-            else "pacific" if roll < 0.8
-            else "medicare" if roll < 0.83  # under 65 with a disability
-            else "self_pay" if roll < 0.91
+            "cascade"
+            if roll < 0.48
+            else "summit"
+            if roll < 0.66
+            else "pacific"
+            if roll < 0.8
+            else "medicare"
+            if roll < 0.83  # under 65 with a disability
+            else "self_pay"
+            if roll < 0.91
             else ""
-        )  # fmt: skip
+        )
     if not kind:
         return ()
     start = first_referred - timedelta(days=draw.days(30, 2000))
@@ -734,15 +823,28 @@ def _coverages(
     if kind != "self_pay" and draw.chance(0.1):
         # An older plan that ended when this one began.
         old_kind = "pacific" if kind != "pacific" else "summit"
-        plans.append(_coverage(draw, old_kind, teen, family, patient_name,
-                               start - timedelta(days=draw.days(200, 900)),
-                               start - timedelta(days=1), CoverageStatus.ENDED, 1))  # fmt: skip
+        plans.append(
+            _coverage(
+                draw,
+                old_kind,
+                teen,
+                family,
+                patient_name,
+                start - timedelta(days=draw.days(200, 900)),
+                start - timedelta(days=1),
+                CoverageStatus.ENDED,
+                1,
+            )
+        )
     plans.append(
         _coverage(draw, kind, teen, family, patient_name, start, None, CoverageStatus.ACTIVE, 1)
     )
     if kind == "medicare" and draw.chance(0.3):  # dually eligible: Medicaid pays second
-        plans.append(_coverage(draw, "cascade", teen, family, patient_name, start, None,
-                               CoverageStatus.ACTIVE, 2))  # fmt: skip
+        plans.append(
+            _coverage(
+                draw, "cascade", teen, family, patient_name, start, None, CoverageStatus.ACTIVE, 2
+            )
+        )
     return tuple(plans)
 
 
@@ -759,18 +861,29 @@ def _coverage(
 ) -> CoveragePlan:
     rng = draw.rng
     if kind == "self_pay":
-        return CoveragePlan(draw.uuid(), "", PlanType.SELF_PAY, "", "", patient_name,
-                            SubscriberRelationship.SELF, start, None, priority, status)  # fmt: skip
+        return CoveragePlan(
+            draw.uuid(),
+            "",
+            PlanType.SELF_PAY,
+            "",
+            "",
+            patient_name,
+            SubscriberRelationship.SELF,
+            start,
+            None,
+            priority,
+            status,
+        )
     payer = next(p for p in PAYERS if p.key == kind)
     relationship = SubscriberRelationship.SELF
     subscriber = patient_name
     if payer.plan_type == PlanType.PRIVATE:
         if teen:
             relationship = SubscriberRelationship.CHILD
-            subscriber = f"{rng.choice(draw.female + draw.male)} {family}"
+            subscriber = f"{rng.choice(draw.any_first)} {family}"
         elif draw.chance(0.25):
             relationship = SubscriberRelationship.SPOUSE
-            subscriber = f"{rng.choice(draw.female + draw.male)} {rng.choice(draw.family)}"
+            subscriber = f"{rng.choice(draw.any_first)} {rng.choice(draw.family)}"
     group = f"G{rng.randint(10000, 99999)}" if payer.plan_type == PlanType.PRIVATE else ""
     return CoveragePlan(
         public_id=draw.uuid(),
@@ -793,8 +906,8 @@ def _contacts(draw: _Draw, teen: bool, family: str) -> tuple[ContactPlan, ...]:
         return ()
     contacts = []
     for _ in range(2 if draw.chance(0.15) else 1):
-        relationship = _weighted(rng, TEEN_CONTACTS if teen else ADULT_CONTACTS)
-        first = rng.choice(draw.female if relationship in _FEMALE_KIN else draw.male + draw.female)
+        relationship = (TEEN_CONTACTS if teen else ADULT_CONTACTS).pick(rng)
+        first = rng.choice(draw.female if relationship in _FEMALE_KIN else draw.any_first)
         same_family = relationship in _FAMILY or (teen and relationship != "Legal guardian")
         last = family if same_family and draw.chance(0.8) else rng.choice(draw.family)
         contacts.append(ContactPlan(draw.uuid(), f"{first} {last}", relationship, draw.phone()))
@@ -808,42 +921,109 @@ _FAMILY = {"Mother", "Father", "Sister", "Brother", "Adult child", "Aunt", "Gran
 # --- Writing the plan -----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass
 class LoadSummary:
-    patients: int
-    episodes: int
-    events: int
-    coverages: int
-    contacts: int
-    staff: int
+    staff: int = 0
+    patients: int = 0
+    episodes: int = 0
+    events: int = 0
+    coverages: int = 0
+    contacts: int = 0
 
 
-def _aware(day: date, at: time) -> datetime:
-    return datetime.combine(day, at, tzinfo=timezone.get_current_timezone())
+@dataclass(frozen=True)
+class _Keys:
+    """Primary keys of the organization's rows, by plan key or username."""
+
+    organization: int
+    programs: dict[str, int]
+    payers: dict[str, int]
+    staff: dict[str, int]
+
+
+def _fixed_uuid(seed: int, name: str) -> uuid.UUID:
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"openiop-demo:{seed}:{name}")
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Building ~100,000 model instances sets off the cyclic garbage collector again
+    and again over a heap that only grows; pausing it saves about a quarter of the load."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 @transaction.atomic
 def plan_load(plan: DemoPlan) -> LoadSummary:
-    """Create the organization, staff and patients of a plan, with one audit event."""
-    org = Organization.objects.create(name=ORGANIZATION_NAME, mrn_prefix=MRN_PREFIX)
+    """Create the organization, staff and patients of a plan, with one audit event.
+
+    Patients go in chunks of BATCH_SIZE, each chunk with its episodes, events,
+    coverage and contacts: a few INSERTs per chunk and no query per row."""
+    summary = LoadSummary()
+    with _gc_paused():
+        keys = _organization_load(plan, summary)
+        for start in range(0, len(plan.patients), BATCH_SIZE):
+            _patients_load(plan.patients[start : start + BATCH_SIZE], keys, summary)
+    MrnSequence.objects.update_or_create(
+        organization_id=keys.organization, defaults={"last_number": len(plan.patients)}
+    )
+    audit_record(
+        actor=None,
+        action=AuditAction.CREATE,
+        object_type="demo_data",
+        detail={"patients": len(plan.patients), "seed": plan.seed},
+    )
+    return summary
+
+
+def _organization_load(plan: DemoPlan, summary: LoadSummary) -> _Keys:
+    seed = plan.seed
+    org = Organization.objects.create(
+        name=ORGANIZATION_NAME, mrn_prefix=MRN_PREFIX, public_id=_fixed_uuid(seed, "org")
+    )
     sites = {
-        s.key: Site(organization=org, name=s.name, address=s.address, phone=s.phone)
+        s.key: Site(
+            organization=org,
+            public_id=_fixed_uuid(seed, f"site:{s.key}"),
+            name=s.name,
+            address=s.address,
+            phone=s.phone,
+        )
         for s in SITES
     }
     Site.objects.bulk_create(sites.values())
     programs = {
         p.key: Program(
-            site=sites[p.site], name=p.name, program_type=p.program_type,
+            site=sites[p.site],
+            public_id=_fixed_uuid(seed, f"program:{p.key}"),
+            name=p.name,
+            program_type=p.program_type,
             level_of_care=LevelOfCare.L2_1,
         )
         for p in PROGRAMS
-    }  # fmt: skip
+    }
     Program.objects.bulk_create(programs.values())
     payers = {
-        p.key: Payer(organization=org, name=p.name, payer_code=p.payer_code, plan_type=p.plan_type)
+        p.key: Payer(
+            organization=org,
+            public_id=_fixed_uuid(seed, f"payer:{p.key}"),
+            name=p.name,
+            payer_code=p.payer_code,
+            plan_type=p.plan_type,
+        )
         for p in PAYERS
     }
     Payer.objects.bulk_create(payers.values())
+    # The level-of-care EXAMPLE table (not ASAM's), so the demo can recommend levels;
+    # the load's one audit event covers it.
+    from openiop.assessments.services import level_table_load_example
+
+    level_table_load_example(organization=org, audit=False)
 
     # One hash for everyone: the demo password is public, and Argon2 costs ~0.1 s a hash.
     password = make_password(DEMO_PASSWORD)
@@ -873,69 +1053,83 @@ def plan_load(plan: DemoPlan) -> LoadSummary:
         TOTPDevice(user=staff[username], name="Authenticator app", confirmed=True, key=key)
         for username, key in plan.totp_keys.items()
     )
+    summary.staff = len(staff)
+    return _Keys(
+        organization=org.pk,
+        programs={key: program.pk for key, program in programs.items()},
+        payers={key: payer.pk for key, payer in payers.items()},
+        staff={username: user.pk for username, user in staff.items()},
+    )
 
-    patients = [_patient_row(org, p) for p in plan.patients]
-    Patient.objects.bulk_create(patients, batch_size=BATCH_SIZE)
+
+def _patients_load(chunk: Sequence[PatientPlan], keys: _Keys, summary: LoadSummary) -> None:
+    patients = Patient.objects.bulk_create(_patient_row(keys.organization, p) for p in chunk)
     episodes: list[tuple[Episode, EpisodePlan]] = []
     coverages: list[Coverage] = []
     contacts: list[EmergencyContact] = []
-    for patient, p in zip(patients, plan.patients, strict=True):
-        for e in p.episodes:
-            episodes.append((_episode_row(patient, programs[e.program], staff, e), e))
+    for patient, p in zip(patients, chunk, strict=True):
+        episodes.extend((_episode_row(patient.pk, keys, e), e) for e in p.episodes)
         coverages.extend(
             Coverage(
-                patient=patient, public_id=c.public_id, payer=payers.get(c.payer),
-                plan_type=c.plan_type, member_id=c.member_id, group_number=c.group_number,
+                patient_id=patient.pk,
+                public_id=c.public_id,
+                payer_id=keys.payers.get(c.payer),
+                plan_type=c.plan_type,
+                member_id=c.member_id,
+                group_number=c.group_number,
                 subscriber_name=c.subscriber_name,
                 relationship_to_subscriber=c.relationship_to_subscriber,
-                effective_start=c.effective_start, effective_end=c.effective_end,
-                priority=c.priority, status=c.status,
+                effective_start=c.effective_start,
+                effective_end=c.effective_end,
+                priority=c.priority,
+                status=c.status,
             )
             for c in p.coverages
-        )  # fmt: skip
+        )
         contacts.extend(
             EmergencyContact(
-                patient=patient, public_id=c.public_id, name=c.name,
-                relationship=c.relationship, phone=c.phone,
+                patient_id=patient.pk,
+                public_id=c.public_id,
+                name=c.name,
+                relationship=c.relationship,
+                phone=c.phone,
             )
             for c in p.contacts
-        )  # fmt: skip
-    Episode.objects.bulk_create([row for row, _ in episodes], batch_size=BATCH_SIZE)
+        )
+    Episode.objects.bulk_create([row for row, _ in episodes])
     events = [
         EpisodeEvent(
-            episode=row, kind=ev.kind, from_status=ev.from_status, to_status=ev.to_status,
-            from_level=ev.from_level, to_level=ev.to_level, effective_on=ev.effective_on,
-            reason=ev.reason, changed_by=staff[ev.changed_by],
+            episode_id=row.pk,
+            kind=ev.kind,
+            from_status=ev.from_status,
+            to_status=ev.to_status,
+            from_level=ev.from_level,
+            to_level=ev.to_level,
+            effective_on=ev.effective_on,
+            reason=ev.reason,
+            changed_by_id=keys.staff[ev.changed_by],
             changed_at=_aware(ev.effective_on, ev.at),
         )
         for row, e in episodes
         for ev in e.events
-    ]  # fmt: skip
-    EpisodeEvent.objects.bulk_create(events, batch_size=BATCH_SIZE)
-    Coverage.objects.bulk_create(coverages, batch_size=BATCH_SIZE)
-    EmergencyContact.objects.bulk_create(contacts, batch_size=BATCH_SIZE)
-    MrnSequence.objects.update_or_create(
-        organization=org, defaults={"last_number": len(plan.patients)}
-    )
-    audit_record(
-        actor=None,
-        action=AuditAction.CREATE,
-        object_type="demo_data",
-        detail={"patients": len(plan.patients), "seed": plan.seed},
-    )
-    return LoadSummary(
-        patients=len(patients),
-        episodes=len(episodes),
-        events=len(events),
-        coverages=len(coverages),
-        contacts=len(contacts),
-        staff=len(staff),
-    )
+    ]
+    EpisodeEvent.objects.bulk_create(events)
+    Coverage.objects.bulk_create(coverages)
+    EmergencyContact.objects.bulk_create(contacts)
+    summary.patients += len(patients)
+    summary.episodes += len(episodes)
+    summary.events += len(events)
+    summary.coverages += len(coverages)
+    summary.contacts += len(contacts)
 
 
-def _patient_row(org: Organization, p: PatientPlan) -> Patient:
+def _aware(day: date, at: time) -> datetime:
+    return datetime.combine(day, at, tzinfo=timezone.get_current_timezone())
+
+
+def _patient_row(organization_id: int, p: PatientPlan) -> Patient:
     return Patient(
-        organization=org,
+        organization_id=organization_id,
         public_id=p.public_id,
         mrn=p.mrn,
         legal_given_name=p.legal_given_name,
@@ -958,21 +1152,19 @@ def _patient_row(org: Organization, p: PatientPlan) -> Patient:
     )
 
 
-def _episode_row(
-    patient: Patient, program: Program, staff: dict[str, User], e: EpisodePlan
-) -> Episode:
+def _episode_row(patient_id: int, keys: _Keys, e: EpisodePlan) -> Episode:
     return Episode(
-        patient=patient,
-        program=program,
+        patient_id=patient_id,
+        program_id=keys.programs[e.program],
         public_id=e.public_id,
         status=e.status,
         level_of_care=e.level_of_care,
         referred_on=e.referred_on,
         admitted_on=e.admitted_on,
         ended_on=e.ended_on,
-        primary_counselor=staff.get(e.primary_counselor),
-        prescriber=staff.get(e.prescriber),
-        case_manager=staff.get(e.case_manager),
+        primary_counselor_id=keys.staff.get(e.primary_counselor),
+        prescriber_id=keys.staff.get(e.prescriber),
+        case_manager_id=keys.staff.get(e.case_manager),
         version=len(e.events),
     )
 
