@@ -41,15 +41,26 @@ class AuditEvent(models.Model):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     occurred_at = models.DateTimeField(db_index=True)
+    # The composite (actor, time) and (patient, time) indexes serve lookups by actor or
+    # patient, so the foreign keys carry no index of their own: every index is paid for
+    # on each of the many inserts (a search writes one row per patient listed).
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        db_index=False,
     )
     actor_username = models.CharField(max_length=150, blank=True)
     actor_role = models.CharField(max_length=32, blank=True)
     action = models.CharField(max_length=32, choices=AuditAction.choices)
     outcome = models.CharField(max_length=10, choices=AuditOutcome.choices)
     patient = models.ForeignKey(
-        "patients.Patient", on_delete=models.PROTECT, null=True, related_name="+"
+        "patients.Patient",
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        db_index=False,
     )
     object_type = models.CharField(max_length=60, blank=True)
     object_id = models.CharField(max_length=64, blank=True)
@@ -59,7 +70,7 @@ class AuditEvent(models.Model):
     # Non-PHI detail only: ids, field names changed, counts, reasons typed by staff.
     detail = models.JSONField(default=dict)
     prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
+    hash = models.CharField(max_length=64)
 
     class Meta:
         ordering = ["-id"]
