@@ -32,11 +32,12 @@ run: install
 	DEMO_MODE=$${DEMO_MODE:-true} $(VENV)/bin/granian --interface wsgi --host $(HOST) --port $(PORT) \
 		--workers 2 --blocking-threads 2 --log-level warning config.wsgi:application
 
+# Tests use the test settings (pyproject.toml), not the exported run-time default.
 test: install-dev
-	$(PY) -m pytest -q
+	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) -m pytest -q
 
 browser-test: install-dev
-	DJANGO_ALLOW_ASYNC_UNSAFE=true $(PY) -m pytest -q -m browser -p no:randomly
+	DJANGO_SETTINGS_MODULE=config.settings.test DJANGO_ALLOW_ASYNC_UNSAFE=true $(PY) -m pytest -q -m browser -p no:randomly
 
 lint: install-dev
 	$(VENV)/bin/ruff check .
@@ -50,6 +51,7 @@ check: lint typecheck
 
 bench: install-dev
 	$(PY) bench/run.py
+	$(PY) bench/intake_board.py
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .mypy_cache .ruff_cache

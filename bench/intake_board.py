@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import os
 import random
 import re
@@ -363,7 +364,59 @@ def measure(args: argparse.Namespace, vendor: str) -> int:
     big_count, big_cards, _ = queries_of(big, "/intake/")
     cap = 5 * selectors.CARDS_PER_OPEN_STAGE + 4 * selectors.CARDS_PER_CLOSED_STAGE
     date = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    print()
+    report = io.StringIO()
+    with contextlib.redirect_stdout(report):
+        _print_report(
+            args,
+            vendor,
+            date,
+            load_before,
+            rows,
+            parts,
+            small_count,
+            small_cards,
+            big_count,
+            big_cards,
+            cap,
+        )
+    print(report.getvalue())
+    if not args.no_write:
+        doc_block(f"intake-{vendor}", report.getvalue().strip())
+        print(f"bench: wrote the intake board results ({vendor}) into docs/PERFORMANCE.md")
+    return 0
+
+
+def doc_block(name: str, text: str) -> None:
+    """Replace this run's block in docs/PERFORMANCE.md (between its markers)."""
+    doc = Path(__file__).resolve().parent.parent / "docs" / "PERFORMANCE.md"
+    begin, end = f"<!-- bench:{name}:begin -->", f"<!-- bench:{name}:end -->"
+    block = f"{begin}\n{text}\n{end}"
+    content = doc.read_text() if doc.exists() else "# Performance\n"
+    if begin in content and end in content:
+        content = content[: content.index(begin)] + block + content[content.index(end) + len(end) :]
+    else:
+        content = (
+            content.rstrip("\n")
+            + f"\n\n## Intake: referral pipeline board (5,000 referrals), {name.split('-')[1]}\n\n"
+            + "`make bench` runs `bench/intake_board.py` after `bench/run.py`.\n\n"
+            + f"{block}\n"
+        )
+    doc.write_text(content)
+
+
+def _print_report(
+    args: argparse.Namespace,
+    vendor: str,
+    date: str,
+    load_before: tuple[float, float, float],
+    rows: list[tuple[str, float, float, int, int]],
+    parts: list[tuple[str, float]],
+    small_count: int,
+    small_cards: int,
+    big_count: int,
+    big_cards: int,
+    cap: int,
+) -> None:
     print(
         f"Run {date}: {vendor}, {args.referrals} referrals in one organization "
         f"(3 programs + intake pool), {args.requests} timed requests per page after "
@@ -391,7 +444,6 @@ def measure(args: argparse.Namespace, vendor: str) -> int:
     print("|---|---|")
     for label, value in parts:
         print(f"| {label} | {value:.1f} |")
-    return 0
 
 
 def time_parts(actor: object, programs: list[object]) -> list[tuple[str, float]]:
@@ -454,6 +506,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=100, help="timed requests per page")
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--keep-db", action="store_true", help="keep the database and temp files")
+    parser.add_argument("--no-write", action="store_true", help="leave docs/PERFORMANCE.md alone")
     parser.add_argument("--show-queries", action="store_true", help="print the board's SQL")
     parser.add_argument("--profile", action="store_true", help="cProfile 10 board requests")
     return run(parser.parse_args())
