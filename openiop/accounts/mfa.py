@@ -41,6 +41,12 @@ def secret_base32(device: TOTPDevice) -> str:
     return base64.b32encode(device.bin_key).decode().rstrip("=")
 
 
+def secret_grouped(device: TOTPDevice) -> str:
+    """The key in groups of four, easier to type into an app by hand."""
+    secret = secret_base32(device)
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+
+
 def recovery_codes_issue(user: User) -> list[str]:
     """Replace the user's recovery codes with new single-use codes; returns them once."""
     device, _ = StaticDevice.objects.get_or_create(

@@ -125,6 +125,7 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
         "form": form,
         "qr": mfa.provisioning_qr_data_uri(device),
         "secret": mfa.secret_base32(device),
+        "secret_grouped": mfa.secret_grouped(device),
         "next": _safe_next(request),
     }
     return render(request, "accounts/mfa_setup.html", context, status=422 if form.errors else 200)

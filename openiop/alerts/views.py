@@ -60,7 +60,9 @@ def alert_resolve(request: HttpRequest, public_id: UUID, alert_id: UUID) -> Http
 def task_complete(request: HttpRequest, task_id: UUID) -> HttpResponse:
     try:
         services.task_complete(
-            actor=actor_of(request), task_public_id=task_id, note=request.POST.get("note", ""),
+            actor=actor_of(request),
+            task_public_id=task_id,
+            note=request.POST.get("note", ""),
             now=now(),
         )
     except ServiceError as exc:

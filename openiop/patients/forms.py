@@ -75,7 +75,7 @@ class DemographicsForm(forms.Form):
     pronouns = forms.CharField(
         max_length=40, required=False, help_text="For example she/her, he/him, they/them."
     )
-    date_of_birth = forms.DateField(widget=DATE, help_text="YYYY-MM-DD")
+    date_of_birth = forms.DateField(widget=DATE)
     sex_at_birth = forms.ChoiceField(choices=[("", "—"), *list(SexAtBirth.choices)])
     gender_identity = forms.ChoiceField(
         choices=[("", "—"), *list(GenderIdentity.choices)], required=False
