@@ -16,6 +16,7 @@ from openiop.alerts.models import (
     Task,
     TaskStatus,
 )
+from openiop.alerts.rules import alert_assignees
 from openiop.audit.models import AuditAction
 from openiop.audit.services import audit_record
 from openiop.core.errors import ErrorCode, ServiceError
@@ -79,9 +80,14 @@ def alert_raise(
         raised_by=actor,
         raised_at=now,
     )
-    assignee = _primary_clinician(patient) or actor
-    if assignee is not None:
-        Task.objects.create(
+    directors = _directors(patient)
+    assignees = alert_assignees(
+        primary_clinician=_primary_clinician(patient),
+        actor=actor if actor is not None and actor.has_perm_code(Perm.ALERT_RESOLVE) else None,
+        directors=directors,
+    )
+    Task.objects.bulk_create(
+        Task(
             assignee=assignee,
             patient=patient,
             alert=alert,
@@ -90,7 +96,9 @@ def alert_raise(
             due_at=now,
             created_by=actor,
         )
-    recipients = {u.pk: u for u in _directors(patient)}
+        for assignee in assignees
+    )
+    recipients = {u.pk: u for u in directors}
     Notification.objects.bulk_create(
         Notification(recipient=u, patient=patient, alert=alert, title=title)
         for u in recipients.values()

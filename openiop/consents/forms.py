@@ -99,8 +99,9 @@ class ConsentForm(forms.Form):
         self.kind = kind
         self.fields["program"].queryset = programs  # type: ignore[attr-defined]
         if kind not in DISCLOSURE_KINDS:
+            keep = {"program", "effective_on", "expires_on", "submission_token", "version"}
             for name in list(self.fields):
-                if name not in {"program", "effective_on", "expires_on"}:
+                if name not in keep:
                     del self.fields[name]
             self.fields["expires_on"].label = "Ends on (optional)"
             self.fields["expires_on"].help_text = "Leave empty: it lasts for this episode of care."

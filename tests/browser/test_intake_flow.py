@@ -21,7 +21,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from openiop.accounts.roles import Role
-from openiop.alerts.models import Alert
+from openiop.alerts.models import Alert, Notification, Task
 from openiop.assessments.models import BiopsychosocialAssessment, Diagnosis, LevelOfCareAssessment
 from openiop.assessments.services import level_table_load_example
 from openiop.audit.models import AuditEvent
@@ -101,7 +101,10 @@ def test_referral_to_admission_then_outsider_sees_nothing_and_all_is_audited(  #
     page.get_by_role("link", name="Back to the board").click()
     page.wait_for_url(base + "/intake/")
     expect(page.locator("#stage-new")).to_contain_text(f"{FAMILY}, {GIVEN}")
-    for stage, label in (("contacted", "Contacted"), ("screening_scheduled", "Screening scheduled")):
+    for stage, label in (
+        ("contacted", "Contacted"),
+        ("screening_scheduled", "Screening scheduled"),
+    ):
         card = page.locator(f"#card-{referral.public_id}")
         card.locator("select").select_option(stage)
         card.get_by_role("button", name="Move").click()
@@ -112,7 +115,9 @@ def test_referral_to_admission_then_outsider_sees_nothing_and_all_is_audited(  #
     assert referral.stage == "screening_scheduled"
 
     # 3. Registered as a patient from the referral: the episode opens in screening.
-    page.locator(f"#card-{referral.public_id}").get_by_role("link", name=f"{FAMILY}, {GIVEN}").click()
+    page.locator(f"#card-{referral.public_id}").get_by_role(
+        "link", name=f"{FAMILY}, {GIVEN}"
+    ).click()
     page.get_by_role("link", name="Register as patient").click()
     expect(page.locator("#id_legal_family_name")).to_have_value(FAMILY)
     expect(page.locator("#id_initial_status")).to_have_value("screening")
@@ -144,6 +149,12 @@ def test_referral_to_admission_then_outsider_sees_nothing_and_all_is_audited(  #
     phq9 = InstrumentAdministration.objects.get(patient=patient, instrument_code="PHQ-9")
     alert = Alert.objects.get(patient=patient, kind="suicide_risk")
     assert phq9.total == 12 and alert.status == "open"
+    # The director is notified; with no primary clinician yet and an intake coordinator
+    # (who cannot resolve alerts) raising it, the task goes to the program director.
+    assert list(Notification.objects.filter(alert=alert).values_list("recipient", flat=True)) == [
+        world.dana.pk
+    ]
+    assert [t.assignee for t in Task.objects.filter(alert=alert)] == [world.dana]
     page.goto(chart_url)
     expect(page.locator("#chart-alerts .chart-alert[data-alert-kind=suicide_risk]")).to_be_visible()
     _sign_out(page)
@@ -206,7 +217,9 @@ def test_referral_to_admission_then_outsider_sees_nothing_and_all_is_audited(  #
     page.wait_for_url(re.compile(r"/level-of-care/new/$"))
     for n, rating in zip(range(1, 7), ("1", "0", "2", "1", "2", "1"), strict=True):
         page.fill(f"#id_d{n}_rating", rating)
-    page.fill("#id_d3_rationale", "PHQ-9 of 12 with passive thoughts of death; safety plan written.")
+    page.fill(
+        "#id_d3_rationale", "PHQ-9 of 12 with passive thoughts of death; safety plan written."
+    )
     page.fill("#id_d5_rationale", "Drinks daily; no sober period in a year.")
     page.get_by_role("button", name="Show the recommendation").click()
     expect(page.locator("#recommendation")).to_contain_text("set by Dimension 3, Dimension 5")
@@ -281,9 +294,7 @@ def test_referral_to_admission_then_outsider_sees_nothing_and_all_is_audited(  #
 
     # 12. Every step is audited, the refusals too, and the chain is intact.
     patient_rows = AuditEvent.objects.filter(patient=patient)
-    allowed = Counter(
-        patient_rows.filter(outcome="allowed").values_list("object_type", "action")
-    )
+    allowed = Counter(patient_rows.filter(outcome="allowed").values_list("object_type", "action"))
     expected = {
         ("patient", "create"): 1,
         ("episode", "create"): 1,
@@ -306,13 +317,10 @@ def test_referral_to_admission_then_outsider_sees_nothing_and_all_is_audited(  #
     assert to_active.detail == {"from": "screening", "to": "active"}
     signed = patient_rows.filter(object_type="consent", action="sign")
     assert sorted(e.detail["kind"] for e in signed) == ["financial", "program_rules", "treatment"]
-    # The referral's own rows: recorded (before there was a patient) and moved twice.
+    # The referral's own rows: recorded before there was a patient, moved twice, admitted.
     referral_rows = AuditEvent.objects.filter(object_type="referral", object_id=referral.public_id)
     assert referral_rows.filter(action="create", outcome="allowed", actor=ivy).count() == 1
-    moves = [
-        e.detail["to"]
-        for e in referral_rows.filter(action="status_change").order_by("id")
-    ]
+    moves = [e.detail["to"] for e in referral_rows.filter(action="status_change").order_by("id")]
     assert moves == ["contacted", "screening_scheduled", "admitted"]
     # Who did what: Ivy screened, Dana wrote the clinical record and admitted.
     assert patient_rows.get(object_type="instrument_administration", action="create").actor == ivy
