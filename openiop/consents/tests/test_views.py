@@ -382,3 +382,28 @@ def test_query_count_does_not_grow_with_consents(world, as_user, page) -> None: 
         data=part2_input(world.program_a),
     )
     assert _count(client, url) == before
+
+
+@pytest.mark.parametrize("kind", ["treatment", "financial", "program_rules"])
+def test_new_admission_consent_is_created_once(world, as_user, kind) -> None:  # type: ignore[no-untyped-def]
+    client = as_user(world.alice)
+    url = reverse("consents:new", args=[world.patient_a.public_id, kind])
+    form = client.get(url)
+    assert form.status_code == 200
+    token = re.search(r'name="submission_token" value="([0-9a-f-]{36})"', form.content.decode())
+    assert token is not None, "the form must carry its submission token"
+    version = re.search(r'name="version" value="(\d+)"', form.content.decode())
+    effective = re.search(r'name="effective_on" value="([0-9-]{10})"', form.content.decode())
+    assert effective is not None
+    data = {
+        "program": world.program_a.pk,
+        "submission_token": token.group(1),
+        "effective_on": effective.group(1),
+    }
+    if version:
+        data["version"] = version.group(1)
+    first = client.post(url, data)
+    second = client.post(url, data)
+    assert first.status_code == 302, first.content.decode()[:2000]
+    assert second["Location"] == first["Location"]
+    assert Consent.objects.filter(patient=world.patient_a, kind=kind).count() == 1
