@@ -9,23 +9,52 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils.timezone import localdate
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from conftest import verified_client
 from openiop.accounts.models import ProgramMembership, User
-from openiop.accounts.roles import Role
+from openiop.accounts.roles import Perm, Role, role_has
+from openiop.alerts.models import Alert, AlertStatus, Notification, Task
+from openiop.assessments import icd10
+from openiop.assessments import rules as assessment_rules
+from openiop.assessments.models import (
+    BiopsychosocialAssessment,
+    Diagnosis,
+    DiagnosisRank,
+    LevelOfCareAssessment,
+)
 from openiop.audit.models import AuditEvent
+from openiop.consents.models import Consent, ConsentKind, ConsentStatus
+from openiop.consents.selectors import consents_missing_for_admission
+from openiop.consents.services import consent_integrity_ok
 from openiop.core.demo import DEMO_PASSWORD
 from openiop.core.management.commands.demo_data import (
+    ICD10_DESCRIPTIONS,
+    SHOWCASE_LIMIT,
     _birth_date,
+    _icd10_release,
     fingerprint,
     plan_build,
     totp_key,
 )
 from openiop.episodes.models import Episode, EpisodeEvent, EpisodeStatus
 from openiop.episodes.rules import transition_allowed
+from openiop.instruments import score
+from openiop.intake import rules as intake_rules
+from openiop.intake.models import (
+    Admission,
+    Referral,
+    ReferralContactAttempt,
+    ReferralEvent,
+    ReferralStage,
+)
 from openiop.organizations.models import Program, ProgramType
 from openiop.patients.models import MrnSequence, Patient
 from openiop.patients.rules import age_on, mrn_is_valid
+from openiop.screening import rules as screening_rules
+from openiop.screening.models import InstrumentAdministration, SafetyPlan, SafetyPlanStatus
+from openiop.screening.selectors import ADMINISTRATION_SOURCE
 
 PATIENTS = 40
 SEED = 7
@@ -56,15 +85,32 @@ def db_fingerprint() -> str:
         "patient_id", "status"
     ):
         statuses[patient_id].append(status)
+    counts = {
+        "referrals": Referral.objects.count(),
+        "referral_events": ReferralEvent.objects.count(),
+        "contact_attempts": ReferralContactAttempt.objects.count(),
+        "administrations": InstrumentAdministration.objects.count(),
+        "alerts": Alert.objects.count(),
+        "safety_plans": SafetyPlan.objects.count(),
+        "consents": Consent.objects.count(),
+        "biopsychosocials": BiopsychosocialAssessment.objects.count(),
+        "diagnoses": Diagnosis.objects.count(),
+        "levels_of_care": LevelOfCareAssessment.objects.count(),
+        "admissions": Admission.objects.count(),
+    }
     return fingerprint(
-        (p.mrn, p.legal_given_name, p.legal_family_name, tuple(statuses[p.pk]))
-        for p in Patient.objects.all()
+        (
+            (p.mrn, p.legal_given_name, p.legal_family_name, tuple(statuses[p.pk]))
+            for p in Patient.objects.all()
+        ),
+        counts=counts,
     )
 
 
 def test_same_seed_same_plan_other_seed_other_plan() -> None:
     first = plan_build(patients=PATIENTS, seed=SEED, today=TODAY)
     assert plan_build(patients=PATIENTS, seed=SEED, today=TODAY) == first
+    assert all(first.showcase.counts().values())  # something of every intake kind
     later = plan_build(patients=PATIENTS, seed=SEED, today=date(2027, 1, 15))
     assert later.fingerprint() == first.fingerprint()  # dates move with the day, people do not
     assert later.patients[0].episodes[0].referred_on != first.patients[0].episodes[0].referred_on
@@ -214,3 +260,240 @@ def test_birth_dates_give_the_drawn_age_around_leap_days(today: date) -> None:
     for age in (13, 17, 18, 70):
         for days in range(364):
             assert age_on(_birth_date(today, age, days_since_birthday=days), today) == age
+
+
+# --- The intake showcase ------------------------------------------------------------------
+
+
+def test_the_showcase_leaves_the_people_of_a_seed_unchanged() -> None:
+    """The showcase draws from its own random streams, so adding it changed no patient:
+    the people of seed 7 are those the command made before it had a showcase."""
+    plan = plan_build(patients=PATIENTS, seed=SEED, today=TODAY)
+    people = fingerprint(
+        (p.mrn, p.legal_given_name, p.legal_family_name, tuple(e.status for e in p.episodes))
+        for p in plan.patients
+    )
+    assert people == "19e70acb7125198f"
+    assert plan.fingerprint() != people  # the showcase counts are part of the fingerprint
+
+
+def test_the_showcase_is_bounded() -> None:
+    plan = plan_build(patients=1500, seed=SEED, today=TODAY)
+    assert len(plan.showcase.admissions) == SHOWCASE_LIMIT
+    assert len(plan.showcase.referrals) < 80
+
+
+def _allowed(username: str, *perms: Perm) -> bool:
+    user = User.objects.get(username=username)
+    return all(role_has(user.role, perm) for perm in perms)
+
+
+def test_referrals_fill_every_stage_and_walk_the_allowed_moves(demo: str) -> None:
+    assert set(Referral.objects.values_list("stage", flat=True)) == set(ReferralStage.values)
+    members = defaultdict(set)
+    for user_id, program_id in ProgramMembership.objects.values_list("user_id", "program_id"):
+        members[program_id].add(user_id)
+    for referral in Referral.objects.prefetch_related("events__changed_by", "contact_attempts"):
+        events = list(referral.events.all())
+        created, changes = events[0], events[1:]
+        assert created.kind == ReferralEvent.Kind.CREATED and created.to_stage == "new"
+        assert created.changed_at == referral.received_at
+        assert [e.changed_at for e in events] == sorted(e.changed_at for e in events)
+        stage = "new"
+        for event in changes:
+            if event.kind != ReferralEvent.Kind.STAGE:
+                continue
+            admission = event.to_stage == "admitted"
+            assert event.from_stage == stage
+            assert (
+                intake_rules.stage_move_problem(
+                    from_stage=stage,
+                    to_stage=event.to_stage,
+                    reason=event.reason,
+                    by_admission=admission,
+                )
+                is None
+            )
+            assert role_has(
+                event.changed_by.role, Perm.ADMIT if admission else Perm.REFERRAL_MANAGE
+            )
+            if referral.program_id:
+                assert event.changed_by_id in members[referral.program_id]
+            if event.to_stage == "unable_to_reach":
+                outcomes = [
+                    a.outcome
+                    for a in referral.contact_attempts.all()
+                    if a.attempted_at <= event.changed_at
+                ]
+                assert intake_rules.suggest_unable_to_reach(
+                    stage=stage, outcomes_oldest_first=outcomes
+                )
+            stage = event.to_stage
+        assert stage == referral.stage
+        assert referral.version == len(events)
+        stage_moves = [e for e in changes if e.kind == ReferralEvent.Kind.STAGE]
+        assert referral.stage_changed_at == (
+            stage_moves[-1].changed_at if stage_moves else referral.received_at
+        )
+        for attempt in referral.contact_attempts.all():
+            assert attempt.attempted_at >= referral.received_at
+        if referral.episode_id:
+            episode = referral.episode
+            assert episode is not None and episode.patient_id == referral.patient_id
+            assert episode.program_id == referral.program_id
+            assert any(e.kind == ReferralEvent.Kind.LINKED for e in events)
+    assert Referral.objects.filter(program__isnull=True).exists()  # the intake pool
+    linked_statuses = set(
+        Referral.objects.filter(episode__isnull=False).values_list("episode__status", flat=True)
+    )
+    assert {"referred", "screening", "active"} <= linked_statuses
+    for referral in Referral.objects.filter(stage="admitted"):
+        assert Admission.objects.filter(referral=referral, episode=referral.episode).exists()
+
+
+def test_instruments_are_scored_by_the_engine_and_most_patients_improve(demo: str) -> None:
+    rows = list(
+        InstrumentAdministration.objects.select_related("episode__program", "administered_by")
+    )
+    assert {"PHQ-9", "GAD-7"} <= {a.instrument_code for a in rows}
+    assert {"AUDIT", "DAST-10"} & {a.instrument_code for a in rows}
+    for a in rows:
+        result = score(a.instrument_code, a.answer_values())
+        assert a.status == "completed" and a.completed_at and a.episode is not None
+        assert (a.total, a.band, a.flags, a.subscales) == (
+            result.total,
+            result.band or "",
+            list(result.flags),
+            dict(result.subscales),
+        )
+        assert a.thresholds == dict(result.thresholds)
+        assert a.definition_version == result.definition_version
+        assert a.episode.status == "active" and a.episode.program.site.name == "Main Street"
+        assert role_has(a.administered_by.role, Perm.SCREENING_ADMINISTER)
+        if a.instrument_code in {"AUDIT", "DAST-10"}:
+            assert a.episode.program.program_type in {
+                ProgramType.SUD_IOP,
+                ProgramType.DUAL_DIAGNOSIS,
+            }
+    positive = [a for a in rows if "suicide_risk" in a.flags]
+    assert len(positive) == 1 and positive[0].instrument_code == "PHQ-9"
+    totals: dict[int, list[int]] = defaultdict(list)
+    for a in sorted(rows, key=lambda a: a.administered_at):
+        if a.instrument_code == "PHQ-9":
+            totals[a.patient_id].append(a.total or 0)
+    followed = [t for t in totals.values() if len(t) >= 3]
+    assert followed
+    assert sum(t[-1] < t[0] for t in followed) > len(followed) / 2
+
+
+def test_the_suicide_risk_alert_is_raised_as_alert_raise_would_and_shows_on_the_chart(
+    demo: str,
+) -> None:
+    alert = Alert.objects.get()
+    assert alert.kind == "suicide_risk" and alert.status == AlertStatus.OPEN
+    administration = InstrumentAdministration.objects.get(public_id=alert.source_id.split(":")[0])
+    assert "suicide_risk" in administration.flags
+    assert administration.answer_values()[9] > 0
+    decision = screening_rules.suicide_alert_for(
+        code="PHQ-9", flags=administration.flags, risk_level=None
+    )
+    assert decision is not None
+    assert (alert.severity, alert.title, alert.requires_response) == (
+        decision.severity,
+        decision.title,
+        decision.requires_response,
+    )
+    assert alert.source_type == ADMINISTRATION_SOURCE
+    assert alert.source_id == f"{administration.public_id}:{decision.severity}"
+    assert alert.patient_id == administration.patient_id
+    assert alert.raised_by_id == administration.administered_by_id
+    assert 0 < (TODAY - localdate(alert.raised_at)).days <= 7  # a current alert
+    episode = Episode.objects.get(patient=alert.patient, status="active")
+    task = Task.objects.get(alert=alert)
+    assert task.assignee_id == episode.primary_counselor_id and task.status == "open"
+    assert task.title == decision.task_title
+    assert {n.recipient.username for n in Notification.objects.filter(alert=alert)} == {"director"}
+    plan = SafetyPlan.objects.get(patient=alert.patient)
+    assert plan.status == SafetyPlanStatus.CURRENT and plan.administration_id == administration.pk
+    assert plan.professional_contacts[0]["phone"] == "988"
+    assert role_has(plan.written_by.role, Perm.ASSESSMENT_WRITE)
+
+    client = verified_client(User.objects.get(username="director"))
+    chart = client.get(f"/patients/{alert.patient.public_id}/")
+    assert chart.status_code == 200
+    body = chart.content.decode()
+    assert 'data-alert-kind="suicide_risk"' in body and decision.title in body
+    assert "Suicide-risk follow-up" in body and "Version 1" in body
+    history = client.get(f"/screening/patients/{alert.patient.public_id}/administrations/")
+    assert history.status_code == 200 and "PHQ-9" in history.content.decode()
+    board = client.get("/intake/")
+    assert board.status_code == 200
+    shown = Referral.objects.filter(program__site__name="Main Street").first()
+    assert shown is not None and shown.family_name in board.content.decode()
+
+
+def test_active_patients_hold_the_admission_consents(demo: str) -> None:
+    admissions = list(Admission.objects.select_related("episode__patient", "episode__program"))
+    assert admissions
+    for admission in admissions:
+        episode = admission.episode
+        for on in (admission.start_date, TODAY):
+            assert (
+                consents_missing_for_admission(
+                    patient=episode.patient, program=episode.program, on=on
+                )
+                == []
+            )
+        assert localdate(admission.admitted_at) == admission.start_date == episode.admitted_on
+        assert role_has(admission.admitted_by.role, Perm.ADMIT)
+    consents = list(Consent.objects.select_related("patient", "program__site__organization"))
+    assert all(consent_integrity_ok(c) for c in consents)
+    for c in consents:
+        assert c.signature_method == "typed" and c.signed_name == c.patient.full_name
+        assert c.patient.full_name in c.text and c.text_sha256 and c.content_sha256
+        assert role_has(c.collected_by.role, Perm.CONSENT_MANAGE)
+    kinds = {(c.kind, c.status, c.is_tpo) for c in consents}
+    assert (ConsentKind.PART2_DISCLOSURE, ConsentStatus.SIGNED, True) in kinds
+    assert (ConsentKind.ROI_FAMILY, ConsentStatus.SIGNED, False) in kinds
+    revoked = [c for c in consents if c.status == ConsentStatus.REVOKED]
+    assert len(revoked) == 1 and revoked[0].revoked_at and revoked[0].revocation_received_by_id
+
+
+def test_assessments_diagnoses_and_level_of_care(demo: str) -> None:
+    patients = set(Admission.objects.values_list("episode__patient_id", flat=True))
+    assert patients == set(
+        BiopsychosocialAssessment.objects.filter(status="completed").values_list(
+            "patient_id", flat=True
+        )
+    )
+    assert patients == set(LevelOfCareAssessment.objects.values_list("patient_id", flat=True))
+    release = icd10.release_name()
+    assert _icd10_release() == release
+    for code, description in ICD10_DESCRIPTIONS.items():
+        entry = icd10.lookup(code)
+        assert entry is not None and entry.billable and entry.description == description
+    by_patient: dict[int, list[Diagnosis]] = defaultdict(list)
+    for diagnosis in Diagnosis.objects.all():
+        assert diagnosis.code_set_release == release and diagnosis.status == "active"
+        by_patient[diagnosis.patient_id].append(diagnosis)
+    assert set(by_patient) == patients
+    for rows in by_patient.values():
+        assert 1 <= len(rows) <= 2
+        assert [d.rank for d in rows].count(DiagnosisRank.PRIMARY) == 1
+    assert any(
+        assessment_rules.dual_diagnosis([d.code for d in rows]).flag for rows in by_patient.values()
+    )
+    for loc in LevelOfCareAssessment.objects.all():
+        recommendation = assessment_rules.recommend_level(
+            loc.ratings(), assessment_rules.EXAMPLE_TABLE, imminent_danger=False
+        )
+        assert loc.recommended_level == recommendation.level
+        assert loc.driving_dimensions == list(recommendation.driving_dimensions)
+        assert not assessment_rules.rationale_problems(loc.ratings(), loc.rationales())
+        assert not assessment_rules.override_problems(
+            recommended=loc.recommended_level,
+            chosen=loc.chosen_level,
+            reason=loc.override_reason,
+            note=loc.override_note,
+        )
+        assert loc.table_was_example and "example table" in loc.medical_necessity
