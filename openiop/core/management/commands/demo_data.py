@@ -44,6 +44,7 @@ from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from faker import Faker
 
@@ -2983,6 +2984,13 @@ def _episode_row(patient_id: int, keys: _Keys, e: EpisodePlan) -> Episode:
     )
 
 
+# Capabilities built after the intake add their demo rows here: each entry is a
+# function `load(*, seed: int, today: date) -> str` that reads the organization
+# plan_load created (by demo usernames and program names), inserts its rows in a bounded
+# number of queries, and returns a one-line summary (or "").
+EXTENSIONS: tuple[str, ...] = ()
+
+
 class Command(BaseCommand):
     help = (
         "Create a synthetic demo organization with staff in every role and N patients "
@@ -3037,6 +3045,11 @@ class Command(BaseCommand):
         )
         planned = clock.perf_counter()
         summary = plan_load(plan)
+        for path in EXTENSIONS:
+            # Each later capability adds its demo rows on top of the loaded organization.
+            report = import_string(path)(seed=plan.seed, today=plan.today)
+            if report:
+                self.stdout.write(f"demo_data: {report}")
         finished = clock.perf_counter()
         self.stdout.write(
             f"demo_data: {summary.patients} patients, {summary.episodes} episodes, "
