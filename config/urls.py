@@ -16,5 +16,11 @@ urlpatterns = [
     path("screening/", include("openiop.screening.urls")),
     path("assessments/", include("openiop.assessments.urls")),
     path("consents/", include("openiop.consents.urls")),
+    path("scheduling/", include("openiop.scheduling.urls")),
+    path("attendance/", include("openiop.attendance.urls")),
+    path("reminders/", include("openiop.reminders.urls")),
+    path("plans/", include("openiop.plans.urls")),
+    path("homework/", include("openiop.homework.urls")),
+    path("notes/", include("openiop.notes.urls")),
     path("admin/", admin_site.urls),
 ]

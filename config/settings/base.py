@@ -91,6 +91,12 @@ INSTALLED_APPS = [
     "openiop.screening",
     "openiop.assessments",
     "openiop.consents",
+    "openiop.scheduling",
+    "openiop.attendance",
+    "openiop.reminders",
+    "openiop.plans",
+    "openiop.homework",
+    "openiop.notes",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,3 @@
+"""Attendance models."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Homework models."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Notes models."""
+
+from __future__ import annotations

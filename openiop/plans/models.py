@@ -1,0 +1,3 @@
+"""Plans models."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Reminders models."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Scheduling models."""
+
+from __future__ import annotations
