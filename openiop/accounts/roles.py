@@ -42,6 +42,8 @@ class Perm(StrEnum):
     ASSESSMENT_WRITE = "assessment.write"
     CONSENT_MANAGE = "consent.manage"
     ADMIT = "episode.admit"
+    SCHEDULE_MANAGE = "schedule.manage"
+    SCHEDULE_CONFIGURE = "schedule.configure"
 
 
 PERM_DESCRIPTIONS: dict[Perm, str] = {
@@ -61,6 +63,8 @@ PERM_DESCRIPTIONS: dict[Perm, str] = {
     Perm.ASSESSMENT_WRITE: "Biopsychosocial, diagnoses, level-of-care assessments, safety plans",
     Perm.CONSENT_MANAGE: "Record consents and releases, signatures and revocations",
     Perm.ADMIT: "Admit a patient (episode to active), record observation visits",
+    Perm.SCHEDULE_MANAGE: "Enrol in tracks; book, cancel, reschedule sessions and appointments",
+    Perm.SCHEDULE_CONFIGURE: "Set up rooms, tracks, curriculum, weekly templates and closures",
 }
 
 _CLINICAL = {
@@ -73,6 +77,7 @@ _CLINICAL = {
     Perm.CONSENT_MANAGE,
 }
 _INTAKE = {Perm.REFERRAL_MANAGE, Perm.ADMIT}
+_SCHEDULE = {Perm.SCHEDULE_MANAGE}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.PROGRAM_DIRECTOR: frozenset(
@@ -84,15 +89,17 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.ORG_MANAGE,
             Perm.AUDIT_VIEW,
             Perm.DIRECTOR_DASHBOARD,
+            Perm.SCHEDULE_CONFIGURE,
         }
         | _INTAKE
+        | _SCHEDULE
     ),
-    Role.PRESCRIBER: frozenset(_CLINICAL),
-    Role.THERAPIST: frozenset(_CLINICAL | _INTAKE | {Perm.EPISODE_MANAGE}),
-    Role.COUNSELOR: frozenset(_CLINICAL | _INTAKE | {Perm.EPISODE_MANAGE}),
-    Role.NURSE: frozenset(_CLINICAL - {Perm.CONSENT_MANAGE}),
+    Role.PRESCRIBER: frozenset(_CLINICAL | _SCHEDULE),
+    Role.THERAPIST: frozenset(_CLINICAL | _INTAKE | _SCHEDULE | {Perm.EPISODE_MANAGE}),
+    Role.COUNSELOR: frozenset(_CLINICAL | _INTAKE | _SCHEDULE | {Perm.EPISODE_MANAGE}),
+    Role.NURSE: frozenset((_CLINICAL - {Perm.CONSENT_MANAGE}) | _SCHEDULE),
     Role.CASE_MANAGER: frozenset(
-        _CLINICAL | {Perm.REFERRAL_MANAGE, Perm.COVERAGE_EDIT, Perm.EPISODE_MANAGE}
+        _CLINICAL | _SCHEDULE | {Perm.REFERRAL_MANAGE, Perm.COVERAGE_EDIT, Perm.EPISODE_MANAGE}
     ),
     Role.INTAKE_COORDINATOR: frozenset(
         {
@@ -105,6 +112,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.CONSENT_MANAGE,
         }
         | _INTAKE
+        | _SCHEDULE
     ),
     Role.BILLING_SPECIALIST: frozenset({Perm.PATIENT_VIEW, Perm.COVERAGE_EDIT}),
     Role.FRONT_DESK: frozenset(
@@ -114,6 +122,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.PATIENT_EDIT,
             Perm.COVERAGE_EDIT,
             Perm.CONSENT_MANAGE,
+            Perm.SCHEDULE_MANAGE,
         }
     ),
     Role.AUDITOR: frozenset({Perm.PATIENT_VIEW, Perm.AUDIT_VIEW}),
