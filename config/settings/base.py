@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "csp",
     "django_htmx",
     "template_partials",
+    "django_q",
     "openiop.core",
     "openiop.accounts",
     "openiop.organizations",
@@ -258,6 +259,35 @@ EMAIL_BACKEND = env_str(
     if PRODUCTION
     else "django.core.mail.backends.console.EmailBackend",
 )
+
+# Background jobs (django-q2, docs/ARCHITECTURE.md "Background jobs"): JOB_BROKER=orm
+# keeps the queue in the application database (SQLite or PostgreSQL, no extra
+# service); JOB_BROKER=redis uses REDIS_URL and scales out to many worker hosts.
+JOB_BROKER = env_str("JOB_BROKER", "orm")
+if JOB_BROKER not in {"orm", "redis"}:
+    raise ImproperlyConfigured(
+        f"Environment variable JOB_BROKER must be orm or redis; got {JOB_BROKER!r}."
+    )
+JOB_TIMEOUT_SECONDS = env_int("JOB_TIMEOUT_SECONDS", 60, minimum=2)
+Q_CLUSTER: dict[str, object] = {
+    "name": "openiop",
+    "workers": env_int("JOB_WORKERS", 2, minimum=1),
+    "timeout": JOB_TIMEOUT_SECONDS,
+    # A job not acknowledged (its worker died) is handed out again after `retry`.
+    "retry": JOB_TIMEOUT_SECONDS + env_int("JOB_RETRY_GRACE_SECONDS", 30, minimum=1),
+    "max_attempts": 5,
+    "catch_up": False,
+    "save_limit": 500,
+    "poll": 1,
+    "label": "Background jobs",
+}
+if JOB_BROKER == "orm":
+    Q_CLUSTER["orm"] = "default"
+else:
+    Q_CLUSTER["redis"] = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+REMINDER_SCAN_MINUTES = env_int("REMINDER_SCAN_MINUTES", 5, minimum=1)
+REMINDER_SMS_BACKEND = env_str("REMINDER_SMS_BACKEND", "openiop.reminders.adapters.FileOutboxSms")
+REMINDER_SMS_OUTBOX = DATA_DIR / "outbox" / "sms.jsonl"
 
 # Logs carry a request id and never patient data: log messages name public ids only.
 LOGGING = {
