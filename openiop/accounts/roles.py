@@ -44,6 +44,9 @@ class Perm(StrEnum):
     ADMIT = "episode.admit"
     SCHEDULE_MANAGE = "schedule.manage"
     SCHEDULE_CONFIGURE = "schedule.configure"
+    ATTENDANCE_RECORD = "attendance.record"
+    ATTENDANCE_CHECKIN = "attendance.checkin"
+    ATTENDANCE_REPORT = "attendance.report"
 
 
 PERM_DESCRIPTIONS: dict[Perm, str] = {
@@ -65,6 +68,9 @@ PERM_DESCRIPTIONS: dict[Perm, str] = {
     Perm.ADMIT: "Admit a patient (episode to active), record observation visits",
     Perm.SCHEDULE_MANAGE: "Enrol in tracks; book, cancel, reschedule sessions and appointments",
     Perm.SCHEDULE_CONFIGURE: "Set up rooms, tracks, curriculum, weekly templates and closures",
+    Perm.ATTENDANCE_RECORD: "Take group attendance, mark appointments kept, log outreach",
+    Perm.ATTENDANCE_CHECKIN: "See the daily census and check patients in at the front desk",
+    Perm.ATTENDANCE_REPORT: "Weekly hours compliance report per track and its CSV export",
 }
 
 _CLINICAL = {
@@ -78,6 +84,7 @@ _CLINICAL = {
 }
 _INTAKE = {Perm.REFERRAL_MANAGE, Perm.ADMIT}
 _SCHEDULE = {Perm.SCHEDULE_MANAGE}
+_ATTENDANCE = {Perm.ATTENDANCE_RECORD, Perm.ATTENDANCE_CHECKIN}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.PROGRAM_DIRECTOR: frozenset(
@@ -90,16 +97,33 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.AUDIT_VIEW,
             Perm.DIRECTOR_DASHBOARD,
             Perm.SCHEDULE_CONFIGURE,
+            Perm.ATTENDANCE_REPORT,
         }
         | _INTAKE
         | _SCHEDULE
+        | _ATTENDANCE
     ),
-    Role.PRESCRIBER: frozenset(_CLINICAL | _SCHEDULE),
-    Role.THERAPIST: frozenset(_CLINICAL | _INTAKE | _SCHEDULE | {Perm.EPISODE_MANAGE}),
-    Role.COUNSELOR: frozenset(_CLINICAL | _INTAKE | _SCHEDULE | {Perm.EPISODE_MANAGE}),
-    Role.NURSE: frozenset((_CLINICAL - {Perm.CONSENT_MANAGE}) | _SCHEDULE),
+    Role.PRESCRIBER: frozenset(_CLINICAL | _SCHEDULE | _ATTENDANCE),
+    Role.THERAPIST: frozenset(
+        _CLINICAL
+        | _INTAKE
+        | _SCHEDULE
+        | _ATTENDANCE
+        | {Perm.EPISODE_MANAGE, Perm.ATTENDANCE_REPORT}
+    ),
+    Role.COUNSELOR: frozenset(
+        _CLINICAL
+        | _INTAKE
+        | _SCHEDULE
+        | _ATTENDANCE
+        | {Perm.EPISODE_MANAGE, Perm.ATTENDANCE_REPORT}
+    ),
+    Role.NURSE: frozenset((_CLINICAL - {Perm.CONSENT_MANAGE}) | _SCHEDULE | _ATTENDANCE),
     Role.CASE_MANAGER: frozenset(
-        _CLINICAL | _SCHEDULE | {Perm.REFERRAL_MANAGE, Perm.COVERAGE_EDIT, Perm.EPISODE_MANAGE}
+        _CLINICAL
+        | _SCHEDULE
+        | _ATTENDANCE
+        | {Perm.REFERRAL_MANAGE, Perm.COVERAGE_EDIT, Perm.EPISODE_MANAGE}
     ),
     Role.INTAKE_COORDINATOR: frozenset(
         {
@@ -110,11 +134,14 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.EPISODE_MANAGE,
             Perm.SCREENING_ADMINISTER,
             Perm.CONSENT_MANAGE,
+            Perm.ATTENDANCE_CHECKIN,
         }
         | _INTAKE
         | _SCHEDULE
     ),
-    Role.BILLING_SPECIALIST: frozenset({Perm.PATIENT_VIEW, Perm.COVERAGE_EDIT}),
+    Role.BILLING_SPECIALIST: frozenset(
+        {Perm.PATIENT_VIEW, Perm.COVERAGE_EDIT, Perm.ATTENDANCE_REPORT}
+    ),
     Role.FRONT_DESK: frozenset(
         {
             Perm.PATIENT_VIEW,
@@ -123,9 +150,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.COVERAGE_EDIT,
             Perm.CONSENT_MANAGE,
             Perm.SCHEDULE_MANAGE,
+            Perm.ATTENDANCE_CHECKIN,
         }
     ),
-    Role.AUDITOR: frozenset({Perm.PATIENT_VIEW, Perm.AUDIT_VIEW}),
+    Role.AUDITOR: frozenset({Perm.PATIENT_VIEW, Perm.AUDIT_VIEW, Perm.ATTENDANCE_REPORT}),
     # Least privilege: administrators configure the system but read no charts.
     Role.SYSTEM_ADMIN: frozenset({Perm.ORG_MANAGE, Perm.ADMIN_SITE}),
 }
