@@ -205,7 +205,9 @@ def profile(page: Page) -> None:
         get(page.client, page.make_url(rng))
     profiler.disable()
     out = io.StringIO()
-    pstats.Stats(profiler, stream=out).sort_stats(os.environ.get("BENCH_SORT", "cumulative")).print_stats(int(os.environ.get("BENCH_LINES", "45")))
+    pstats.Stats(profiler, stream=out).sort_stats(
+        os.environ.get("BENCH_SORT", "cumulative")
+    ).print_stats(int(os.environ.get("BENCH_LINES", "45")))
     print(f"\n--- cProfile, 100 requests of {page.label} ---")
     print(out.getvalue())
 
