@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from uuid import UUID
 
 from django.db import transaction
@@ -141,6 +141,12 @@ def episode_change_status(
         episode.admitted_on = effective_on
     if to_status in {EpisodeStatus.DISCHARGED, EpisodeStatus.CANCELLED}:
         episode.ended_on = effective_on
+        # Scheduling hook: the patient stays on track rosters through this date only.
+        from openiop.scheduling.services import enrolments_end_for_episode
+
+        enrolments_end_for_episode(
+            actor=actor, episode=episode, ended_on=effective_on + timedelta(days=1)
+        )
     episode.version += 1
     episode.save()
     EpisodeEvent.objects.create(
