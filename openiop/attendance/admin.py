@@ -6,7 +6,7 @@ from openiop.attendance.models import AttendanceSettings, HourRequirement
 from openiop.core.admin_site import admin_site
 
 
-class HourRequirementAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class HourRequirementAdmin(admin.ModelAdmin):
     list_display = ("code", "label", "scope", "program", "payer", "plan_type", "adult_min_hours")
     list_filter = ("scope", "is_active")
 

@@ -1,0 +1,490 @@
+"""Attendance screens: the roster of a group session, front-desk check-in, the daily
+census (htmx polling), marking appointments, outreach, and the weekly compliance
+report per track with its CSV export.
+
+Every view fetches its session, appointment or patient scoped to the actor first: a
+session or appointment outside the actor's programs is a 404, a patient outside them
+an audited 404 (`patient_get_for_user`).
+"""
+
+from __future__ import annotations
+
+import csv
+import uuid
+from datetime import date, timedelta
+from typing import Any
+from uuid import UUID
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.dateparse import parse_date
+from django.views.decorators.http import require_POST
+
+from openiop.access.policy import staff
+from openiop.accounts.roles import Perm
+from openiop.attendance import rules, selectors, services
+from openiop.attendance.forms import (
+    VISITOR_KINDS,
+    AppointmentMarkForm,
+    OutreachForm,
+    RosterPost,
+    roster_parse,
+)
+from openiop.attendance.models import AttendanceRecord, AttendanceStatus
+from openiop.audit.models import AuditAction
+from openiop.audit.services import audit_record
+from openiop.core.errors import ServiceError
+from openiop.core.http import actor_of, form_error, now, today
+from openiop.patients.selectors import patient_get_for_user
+
+CENSUS_POLL_SECONDS = 30
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return bool(getattr(request, "htmx", False))
+
+
+def _day(raw: str | None, default: date) -> date:
+    parsed = parse_date(raw or "") if raw else None
+    return parsed or default
+
+
+# --- Roster --------------------------------------------------------------------------------
+
+
+def _apply_typed(roster: selectors.Roster, post: RosterPost) -> None:
+    """Put what was typed (and its errors) back on the lines after a refused save."""
+    from openiop.patients.models import Patient
+
+    known = {str(line.patient.public_id): line for line in roster.lines}
+    extra = [pid for pid in post.typed if pid not in known]
+    if extra:
+        for patient in Patient.objects.filter(public_id__in=extra):
+            added = selectors.RosterLine(patient, None, True)
+            roster.lines.append(added)
+            known[str(patient.public_id)] = added
+            roster.candidates = [c for c in roster.candidates if c.pk != patient.pk]
+    for key, values in post.typed.items():
+        line = known.get(key)
+        if line is None:
+            continue
+        line.status = values["status"]
+        line.late_minutes = values["late_minutes"]
+        line.left_early_minutes = values["left_early_minutes"]
+        line.minutes_attended = values["minutes_attended"]
+        line.errors = post.errors.get(key, {})
+
+
+def _add_walk_in(roster: selectors.Roster, patient_id: UUID | None) -> str:
+    if patient_id is None:
+        return "Choose a patient to add."
+    match = next((c for c in roster.candidates if c.public_id == patient_id), None)
+    if match is None:
+        return "That patient cannot be added to this group."
+    roster.lines.append(selectors.RosterLine(match, None, True, status=rules.PRESENT))
+    roster.candidates = [c for c in roster.candidates if c.pk != match.pk]
+    return ""
+
+
+def _render_roster(
+    request: HttpRequest,
+    roster: selectors.Roster,
+    *,
+    version: int,
+    token: UUID,
+    status: int = 200,
+    error: str = "",
+    conflict: services.RosterConflict | None = None,
+    visitor: Any = None,
+) -> HttpResponse:
+    actor = actor_of(request)
+    selectors.audit_listed(
+        actor=actor,
+        patients=[line.patient for line in roster.lines],
+        object_type="attendance_roster",
+        detail={"session": str(roster.session.public_id)},
+    )
+    if conflict is not None:
+        labels = dict(AttendanceStatus.choices)
+        for line in roster.lines:
+            mark = conflict.current.get(line.patient.public_id)
+            line.changed = line.patient.public_id in conflict.changed
+            if mark is not None:
+                line.current = (
+                    f"{labels.get(mark.status, mark.status)}, {mark.minutes_attended} min"
+                )
+    return render(
+        request,
+        "attendance/roster.html",
+        {
+            "roster": roster,
+            "session": roster.session,
+            "statuses": AttendanceStatus.choices,
+            "visitor_kinds": VISITOR_KINDS,
+            "version": version,
+            "token": token,
+            "error": error,
+            "conflict": conflict,
+            "visitor": visitor,
+        },
+        status=status,
+    )
+
+
+@staff(Perm.ATTENDANCE_RECORD)
+def roster(request: HttpRequest, session_id: UUID) -> HttpResponse:
+    """Mark every rostered patient of a group session in one screen."""
+    actor = actor_of(request)
+    session = selectors.session_get_for_user(actor=actor, public_id=session_id)
+    if session is None:
+        raise Http404("No such session.")
+    data = selectors.roster_get(session=session)
+    if request.method != "POST":
+        return _render_roster(request, data, version=data.version, token=uuid.uuid4())
+    post = roster_parse(request.POST)
+    if post.action == "add":
+        _apply_typed(data, post)
+        problem = _add_walk_in(data, post.add_walk_in)
+        return _render_roster(
+            request,
+            data,
+            version=post.version,
+            token=post.token,
+            error=problem,
+            status=422 if problem else 200,
+            visitor=post.visitor,
+        )
+    if post.errors:
+        _apply_typed(data, post)
+        return _render_roster(
+            request,
+            data,
+            version=post.version,
+            token=post.token,
+            status=422,
+            error="Some lines need attention; nothing was saved.",
+            visitor=post.visitor,
+        )
+    try:
+        saved = services.roster_save(
+            actor=actor,
+            session=session,
+            base_version=post.version,
+            lines=post.lines,
+            visitors=[post.visitor] if post.visitor else [],
+            submission_token=post.token,
+            now=now(),
+        )
+    except services.RosterConflict as conflict:
+        fresh = selectors.roster_get(session=session)
+        _apply_typed(fresh, post)
+        return _render_roster(
+            request,
+            fresh,
+            version=conflict.sheet.version,
+            token=uuid.uuid4(),
+            status=409,
+            conflict=conflict,
+            error=conflict.message,
+            visitor=post.visitor,
+        )
+    except services.RosterInvalid as invalid:
+        post.errors = invalid.errors
+        _apply_typed(data, post)
+        return _render_roster(
+            request,
+            data,
+            version=post.version,
+            token=post.token,
+            status=422,
+            error=invalid.message,
+            visitor=post.visitor,
+        )
+    except ServiceError as error:
+        _apply_typed(data, post)
+        return _render_roster(
+            request, data, version=post.version, token=post.token, status=422, error=error.message
+        )
+    note = f"Attendance saved ({saved.changed} changed)."
+    if saved.follow_ups:
+        note += f" {saved.follow_ups} follow-up task(s) created."
+    if saved.alerts:
+        note += f" {saved.alerts} disengagement alert(s) raised."
+    messages.success(request, note)
+    return redirect("attendance:roster", session_id=session.public_id)
+
+
+# --- Census and check-in ----------------------------------------------------------------------
+
+
+def _census_programs(request: HttpRequest) -> tuple[list[Any], list[int], str]:
+    actor = actor_of(request)
+    programs = selectors.programs_for(actor)
+    chosen = request.GET.get("program", "") or request.POST.get("program", "")
+    ids = [p.pk for p in programs if not chosen or str(p.public_id) == chosen]
+    return programs, ids, chosen
+
+
+@staff(Perm.ATTENDANCE_CHECKIN)
+def census(request: HttpRequest) -> HttpResponse:
+    """Everyone expected today per track and session: who has arrived, who is missing
+    (with the phone number to call). The list refreshes itself (htmx polling)."""
+    actor = actor_of(request)
+    programs, ids, chosen = _census_programs(request)
+    day = _day(request.GET.get("day"), today())
+    data = selectors.census(actor=actor, day=day, program_ids=ids)
+    selectors.audit_listed(
+        actor=actor,
+        patients=data.patients,
+        object_type="census",
+        detail={"day": day.isoformat(), "shown": len(data.patients)},
+    )
+    template = "attendance/census.html"
+    if _is_htmx(request):
+        template += "#census"
+    response = render(
+        request,
+        template,
+        {
+            "census": data,
+            "programs": programs,
+            "program": chosen,
+            "day": day,
+            "is_today": day == today(),
+            "previous": day - timedelta(days=1),
+            "next": day + timedelta(days=1),
+            "poll": CENSUS_POLL_SECONDS,
+            "can_record": actor.has_perm_code(Perm.ATTENDANCE_RECORD),
+        },
+    )
+    response["Vary"] = "HX-Request"
+    return response
+
+
+@staff(Perm.ATTENDANCE_CHECKIN)
+@require_POST
+def check_in(request: HttpRequest, session_id: UUID, patient_id: UUID) -> HttpResponse:
+    actor = actor_of(request)
+    session = selectors.session_get_for_user(actor=actor, public_id=session_id)
+    if session is None:
+        raise Http404("No such session.")
+    try:
+        services.check_in(actor=actor, session=session, patient_public_id=patient_id, now=now())
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Checked in.")
+    query = f"?day={session.on.isoformat()}"
+    if request.POST.get("program"):
+        query += f"&program={request.POST['program']}"
+    return redirect(f"{reverse('attendance:census')}{query}")
+
+
+# --- Appointments ---------------------------------------------------------------------------
+
+
+@staff(Perm.ATTENDANCE_RECORD)
+def appointment_mark(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
+    """Mark an individual, medication-management, case-management or family
+    appointment kept (with minutes) or a no-show."""
+    actor = actor_of(request)
+    appointment = selectors.appointment_get_for_user(actor=actor, public_id=appointment_id)
+    if appointment is None:
+        raise Http404("No such appointment.")
+    access = patient_get_for_user(
+        actor=actor, public_id=appointment.patient.public_id, now=now(), purpose="attendance"
+    )
+    record = AttendanceRecord.objects.filter(appointment=appointment).first()
+    version = record.version if record else 0
+    form = AppointmentMarkForm(
+        request.POST or None,
+        initial={
+            "version": version,
+            "kept": "yes" if record is None or record.attended else "no",
+            "minutes": record.minutes_attended if record and record.attended else None,
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.appointment_mark(
+                actor=actor,
+                appointment=appointment,
+                kept=form.cleaned_data["kept"],
+                minutes=form.cleaned_data["minutes"],
+                base_version=form.cleaned_data["version"],
+                now=now(),
+            )
+        except services.AppointmentConflict as conflict:
+            data = request.POST.copy()
+            data["version"] = str(conflict.current.version)
+            form = AppointmentMarkForm(data)
+            form.is_valid()
+            form.add_error(None, conflict.message)
+        except ServiceError as error:
+            form_error(form, error)
+        else:
+            messages.success(request, "Appointment marked.")
+            return redirect("patients:chart", public_id=access.patient.public_id)
+    audit_record(
+        actor=actor,
+        action=AuditAction.READ,
+        patient=access.patient,
+        object_type="appointment_attendance",
+        object_id=appointment.public_id,
+        break_glass=access.via_break_glass,
+    )
+    return render(
+        request,
+        "attendance/appointment.html",
+        {"appointment": appointment, "patient": access.patient, "form": form, "record": record},
+        status=422 if form.errors else 200,
+    )
+
+
+# --- Outreach -------------------------------------------------------------------------------
+
+
+@staff(Perm.ATTENDANCE_RECORD)
+def outreach(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """Log an attempt to reach a patient after a missed session."""
+    actor = actor_of(request)
+    access = patient_get_for_user(actor=actor, public_id=public_id, now=now(), purpose="outreach")
+    form = OutreachForm(request.POST or None, initial={"record": request.GET.get("record")})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.outreach_log(
+                actor=actor,
+                access=access,
+                method=form.cleaned_data["method"],
+                outcome=form.cleaned_data["outcome"],
+                note=form.cleaned_data["note"],
+                record_public_id=form.cleaned_data["record"],
+                submission_token=form.cleaned_data["submission_token"],
+                now=now(),
+            )
+        except ServiceError as error:
+            form_error(form, error)
+        else:
+            messages.success(request, "Outreach attempt logged.")
+            return redirect("patients:chart", public_id=access.patient.public_id)
+    else:
+        audit_record(
+            actor=actor,
+            action=AuditAction.READ,
+            patient=access.patient,
+            object_type="outreach_form",
+            object_id=access.patient.public_id,
+            break_glass=access.via_break_glass,
+        )
+    return render(
+        request,
+        "attendance/outreach.html",
+        {"form": form, "patient": access.patient},
+        status=422 if form.errors else 200,
+    )
+
+
+# --- Weekly compliance report ------------------------------------------------------------------
+
+
+def _report(request: HttpRequest) -> tuple[list[Any], Any, date, selectors.TrackWeek | None]:
+    actor = actor_of(request)
+    tracks = selectors.tracks_for(actor)
+    chosen = request.GET.get("track", "")
+    track = next((t for t in tracks if str(t.public_id) == chosen), tracks[0] if tracks else None)
+    week = rules.week_start(_day(request.GET.get("week"), today()))
+    report = (
+        selectors.track_week_report(track=track, week=week, organization_id=actor.org_id)
+        if track
+        else None
+    )
+    return tracks, track, week, report
+
+
+STATUS_LABELS = {
+    rules.MET: "Met",
+    rules.NOT_MET: "Not met",
+    rules.SHORT_BY_PROGRAM: "Short (program cancelled)",
+    rules.NOT_JUDGED: "Partial week, not judged",
+    rules.NOT_APPLICABLE: "n/a",
+}
+
+
+@staff(Perm.ATTENDANCE_REPORT)
+def compliance_report(request: HttpRequest) -> HttpResponse:
+    """Hours and days per patient of a track for a week, against each rule."""
+    actor = actor_of(request)
+    tracks, track, week, report = _report(request)
+    if report is not None:
+        selectors.audit_listed(
+            actor=actor,
+            patients=[r.patient for r in report.rows],
+            object_type="compliance_report",
+            detail={"track": str(track.public_id), "week": week.isoformat()},
+        )
+    return render(
+        request,
+        "attendance/compliance.html",
+        {
+            "tracks": tracks,
+            "track": track,
+            "week": week,
+            "week_end": week + timedelta(days=6),
+            "previous": week - timedelta(days=7),
+            "next": week + timedelta(days=7),
+            "report": report,
+            "labels": STATUS_LABELS,
+        },
+    )
+
+
+@staff(Perm.ATTENDANCE_REPORT)
+def compliance_export(request: HttpRequest) -> HttpResponse:
+    """The same report as CSV (audited as an export)."""
+    actor = actor_of(request)
+    _, track, week, report = _report(request)
+    if report is None or track is None:
+        raise Http404("No track.")
+    response = HttpResponse(content_type="text/csv")
+    response["Content-Disposition"] = (
+        f'attachment; filename="compliance-{week.isoformat()}-{track.public_id}.csv"'
+    )
+    writer = csv.writer(response)
+    codes = [code for code, _ in report.rule_codes]
+    writer.writerow(
+        ["mrn", "family_name", "given_name", "week_start", "hours", "days", "partial_week"]
+        + [f"{code}_required_hours" for code in codes]
+        + [f"{code}_status" for code in codes]
+    )
+    for row in report.rows:
+        c = row.compliance
+        results = {r.code: r for r in c.results}
+        writer.writerow(
+            [
+                row.patient.mrn,
+                row.patient.legal_family_name,
+                row.patient.legal_given_name,
+                week.isoformat(),
+                f"{c.hours}",
+                c.days,
+                "yes" if c.partial_week else "no",
+            ]
+            + [f"{results[code].required_hours}" if code in results else "" for code in codes]
+            + [results[code].status if code in results else "" for code in codes]
+        )
+    audit_record(
+        actor=actor,
+        action=AuditAction.EXPORT,
+        object_type="compliance_report",
+        object_id=track.public_id,
+        detail={"week": week.isoformat(), "rows": len(report.rows)},
+    )
+    selectors.audit_listed(
+        actor=actor,
+        patients=[r.patient for r in report.rows],
+        object_type="compliance_export",
+        detail={"track": str(track.public_id), "week": week.isoformat()},
+    )
+    return response
