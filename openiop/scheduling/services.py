@@ -470,7 +470,7 @@ def template_generate(
     through a date, skipping closures and holidays. Refused as a whole, naming the
     clash, when a room or facilitator is already booked at one of the times."""
     template = (
-        SessionTemplate.objects.select_for_update()
+        SessionTemplate.objects.select_for_update(of=("self",))
         .select_related("track__program__site", "room", "facilitator", "co_facilitator", "topic")
         .filter(public_id=template_public_id)
         .first()
@@ -670,7 +670,7 @@ def session_create(
 
 def _locked_session(actor: User, public_id: UUID) -> GroupSession:
     session = (
-        GroupSession.objects.select_for_update()
+        GroupSession.objects.select_for_update(of=("self",))
         .select_related("track__program__site", "room", "facilitator", "co_facilitator", "topic")
         .filter(public_id=public_id, program__site__organization_id=actor.org_id)
         .first()
@@ -817,7 +817,7 @@ def enrolment_create(
     if receipt := _receipt(actor, submission_token, "enrolment"):
         return Enrolment.objects.get(public_id=receipt.object_public_id)
     episode = (
-        Episode.objects.select_for_update()
+        Episode.objects.select_for_update(of=("self",))
         .filter(patient=patient, public_id=episode_public_id)
         .first()
     )
@@ -892,7 +892,7 @@ def waitlist_add(
 
 def _locked_enrolment(access: PatientAccess, public_id: UUID) -> Enrolment:
     enrolment = (
-        Enrolment.objects.select_for_update()
+        Enrolment.objects.select_for_update(of=("self",))
         .select_related("track__program", "episode")
         .filter(patient=access.patient, public_id=public_id)
         .first()
@@ -998,7 +998,9 @@ def enrolments_end_for_episode(
     cancelled, inside that transaction). Enrolments that would have started later are
     ended on their start date, so they never reach a roster."""
     open_rows = list(
-        Enrolment.objects.select_for_update().filter(episode=episode, ended_on__isnull=True)
+        Enrolment.objects.select_for_update(of=("self",)).filter(
+            episode=episode, ended_on__isnull=True
+        )
     )
     for enrolment in open_rows:
         enrolment.ended_on = max(ended_on, enrolment.start_on)
@@ -1169,7 +1171,7 @@ def appointment_book(
 
 def _locked_appointment(access: PatientAccess, public_id: UUID) -> Appointment:
     appt = (
-        Appointment.objects.select_for_update()
+        Appointment.objects.select_for_update(of=("self",))
         .select_related("program", "staff", "room")
         .filter(patient=access.patient, public_id=public_id)
         .first()
