@@ -373,7 +373,9 @@ def load(*, seed: int, today: date) -> str:
         week = rules.week_start(today) + timedelta(weeks=rng.choice((-1, 0, 1)))
         day = week + timedelta(days=weekday)
         start = datetime.combine(day, time(9), tzinfo=tz) + timedelta(minutes=60 * n)
-        room = rooms[e.track.program.site_id][2 + (n % 2)] if kind != "med_management" else None
+        appt_room: Room | None = (
+            rooms[e.track.program.site_id][2 + (n % 2)] if kind != "med_management" else None
+        )
         appointments.append(
             Appointment(
                 patient_id=e.patient_id,
@@ -381,7 +383,7 @@ def load(*, seed: int, today: date) -> str:
                 program=e.track.program,
                 kind=kind,
                 staff=staff[who],
-                room=room,
+                room=appt_room,
                 on=day,
                 starts_at=start,
                 ends_at=start + timedelta(minutes=minutes),

@@ -1,0 +1,103 @@
+"""Scheduling in a real browser: a director builds a track's weekly template (a bad
+entry first: error next to the field, input kept), generates its sessions, a counselor
+enrols a patient mid-cycle, and the patient is on future rosters but not past ones.
+Screenshots of the week calendar go to test-artifacts/."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import Page, expect
+
+from openiop.scheduling.models import GroupSession, Room, Topic, TrackTopic
+from openiop.scheduling.tests.helpers import make_track
+from tests.browser.helpers import field_error, sign_in, submit
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_track_template_generate_and_rolling_enrolment(  # type: ignore[no-untyped-def]
+    page: Page, live_server, world, shot, browser
+) -> None:
+    base = live_server.url
+    track = make_track(world)
+    Room.objects.create(site=world.program_a.site, name="Group room 1", capacity=14)
+    Room.objects.create(site=world.program_a.site, name="Office 2", capacity=3)
+    topics = [
+        Topic.objects.create(organization=world.org, name=n, duration_minutes=180)
+        for n in ("Relapse prevention", "Coping with cravings")
+    ]
+    for i, t in enumerate(topics):
+        TrackTopic.objects.create(track=track, topic=t, position=i)
+    today = timezone.localdate()
+    monday = today - timedelta(days=today.weekday())
+    start = monday - timedelta(weeks=1)
+
+    sign_in(page, base, world.dana)
+    page.goto(f"{base}/scheduling/tracks/{track.public_id}/templates/new/")
+    page.fill("#id_name", "Morning group")
+    page.fill("#id_start_time", "11:00")
+    page.fill("#id_end_time", "10:00")
+    page.select_option("#id_room", label="Office 2")
+    page.fill("#id_capacity", "9")
+    page.select_option("#id_facilitator", label=world.alice.display_name)
+    page.fill("#id_valid_from", start.isoformat())
+    submit(page)
+    assert field_error(page, "id_end_time") == "The session must end after it starts."
+    assert "Office 2 seats 3" in field_error(page, "id_capacity")
+    expect(page.locator("#id_name")).to_have_value("Morning group")
+    page.fill("#id_start_time", "09:00")
+    page.fill("#id_end_time", "12:00")
+    page.select_option("#id_room", label="Group room 1")
+    submit(page)
+    expect(page.locator(".messages")).to_contain_text("Weekly template saved")
+    # Generating starts from today: move it back so past sessions exist (as if generated
+    # last week), then generate through three weeks ahead.
+    through = monday + timedelta(weeks=3, days=6)
+    page.fill("td form input[name=through]", through.isoformat())
+    page.locator("td form button").click()
+    expect(page.locator(".messages")).to_contain_text("sessions generated")
+    assert GroupSession.objects.filter(track=track).count() > 0
+    # Past sessions (from before today) of the same track, e.g. last week's.
+    template = track.templates.get()
+    for d in (start, start + timedelta(days=1), start + timedelta(days=3)):
+        GroupSession.objects.create(
+            track=track,
+            program=track.program,
+            template=template,
+            on=d,
+            starts_at=timezone.make_aware(timezone.datetime.combine(d, template.start_time)),
+            ends_at=timezone.make_aware(timezone.datetime.combine(d, template.end_time)),
+            room=template.room,
+            facilitator=template.facilitator,
+            capacity=12,
+        )
+
+    # A counselor enrols the patient from today (mid-cycle).
+    page.context.clear_cookies()
+    sign_in(page, base, world.alice)
+    page.goto(f"{base}/scheduling/patients/{world.patient_a.public_id}/enrol/")
+    page.select_option("#id_track", label=track.name)
+    page.fill("#id_start_on", today.isoformat())
+    submit(page)
+    expect(page.locator("#current-track")).to_contain_text("Morning SUD")
+
+    past = GroupSession.objects.filter(track=track, on__lt=today).order_by("on").first()
+    future = GroupSession.objects.filter(track=track, on__gt=today).order_by("on").first()
+    assert past is not None and future is not None
+    page.goto(f"{base}/scheduling/sessions/{future.public_id}/")
+    expect(page.locator("#roster")).to_contain_text("Canary-PA")
+    page.goto(f"{base}/scheduling/sessions/{past.public_id}/")
+    expect(page.locator("#roster")).not_to_contain_text("Canary-PA")
+    expect(page.locator("#roster")).to_contain_text("Nobody enrolled")
+
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{base}/scheduling/tracks/{track.public_id}/calendar/?date={monday.isoformat()}")
+    expect(page.locator(".cal-event.kind-group.rs-9").first).to_be_visible()
+    shot("scheduling-track-week")
+    page.goto(f"{base}/scheduling/patients/{world.patient_a.public_id}/calendar/")
+    shot("scheduling-patient-week")
+    page.goto(f"{base}/scheduling/tracks/{track.public_id}/calendar/?view=day&date={future.on}")
+    shot("scheduling-track-day")
