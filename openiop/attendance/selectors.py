@@ -130,9 +130,9 @@ def _settings_by_program(program_ids: set[int]) -> dict[int, AttendanceSettings]
 def compliance_for_enrolments(
     *, enrolments: Sequence[Enrolment], week: date, organization_id: int
 ) -> dict[int, PatientWeek]:
-    """Each enrolled patient's week (key: patient pk), in 6 queries for any number.
+    """Each enrolled patient's week (key: patient pk), in 7 queries for any number.
 
-    `enrolments` carry their patient, episode and track (select_related). A patient with
+    `enrolments` carry their patient and episode (select_related). A patient with
     two enrolments in the week (a track change) is judged in the later track, enrolled
     from the earlier start."""
     start = rules.week_start(week)
@@ -143,8 +143,10 @@ def compliance_for_enrolments(
     if not by_patient:
         return {}
     patient_ids = list(by_patient)
-    track_ids = {e.track_id for e in enrolments}
-    program_ids = {e.track.program_id for e in enrolments}
+    # Tracks in one query: callers' enrolments need not carry them (rosters don't).
+    tracks = {t.pk: t for t in Track.objects.filter(pk__in={e.track_id for e in enrolments})}
+    track_ids = set(tracks)
+    program_ids = {t.program_id for t in tracks.values()}
     services: dict[int, list[rules.Service]] = defaultdict(list)
     for pid, on, minutes in AttendanceRecord.objects.filter(
         patient_id__in=patient_ids, on__gte=start, on__lt=end, minutes_attended__gt=0
@@ -188,7 +190,7 @@ def compliance_for_enrolments(
     for pid, rows in by_patient.items():
         rows.sort(key=lambda e: (e.start_on, e.pk))
         latest = rows[-1]
-        track = latest.track
+        track = tracks[latest.track_id]
         enrolled_from = rows[0].start_on
         enrolled_until = None if any(e.ended_on is None for e in rows) else latest.ended_on
         program_cancelled = list(cancelled[pid]) + [

@@ -33,7 +33,7 @@ from openiop.attendance.forms import (
     roster_parse,
 )
 from openiop.attendance.models import AttendanceRecord, AttendanceStatus
-from openiop.audit.models import AuditAction
+from openiop.audit.models import AuditAction, AuditOutcome
 from openiop.audit.services import audit_record
 from openiop.core.errors import ServiceError
 from openiop.core.http import actor_of, form_error, now, today
@@ -44,6 +44,19 @@ CENSUS_POLL_SECONDS = 30
 
 def _is_htmx(request: HttpRequest) -> bool:
     return bool(getattr(request, "htmx", False))
+
+
+def _refuse(request: HttpRequest, object_type: str, public_id: UUID) -> Http404:
+    """An object outside the actor's programs: the same 404 as one that does not
+    exist, with the refusal audited."""
+    audit_record(
+        actor=actor_of(request),
+        action=AuditAction.ACCESS_DENIED,
+        outcome=AuditOutcome.DENIED,
+        object_type=object_type,
+        object_id=public_id,
+    )
+    return Http404("Not found.")
 
 
 def _day(raw: str | None, default: date) -> date:
@@ -139,7 +152,7 @@ def roster(request: HttpRequest, session_id: UUID) -> HttpResponse:
     actor = actor_of(request)
     session = selectors.session_get_for_user(actor=actor, public_id=session_id)
     if session is None:
-        raise Http404("No such session.")
+        raise _refuse(request, "group_session", session_id)
     data = selectors.roster_get(session=session)
     if request.method != "POST":
         return _render_roster(request, data, version=data.version, token=uuid.uuid4())
@@ -269,7 +282,7 @@ def check_in(request: HttpRequest, session_id: UUID, patient_id: UUID) -> HttpRe
     actor = actor_of(request)
     session = selectors.session_get_for_user(actor=actor, public_id=session_id)
     if session is None:
-        raise Http404("No such session.")
+        raise _refuse(request, "group_session", session_id)
     try:
         services.check_in(actor=actor, session=session, patient_public_id=patient_id, now=now())
     except ServiceError as error:
@@ -292,7 +305,7 @@ def appointment_mark(request: HttpRequest, appointment_id: UUID) -> HttpResponse
     actor = actor_of(request)
     appointment = selectors.appointment_get_for_user(actor=actor, public_id=appointment_id)
     if appointment is None:
-        raise Http404("No such appointment.")
+        raise _refuse(request, "appointment", appointment_id)
     access = patient_get_for_user(
         actor=actor, public_id=appointment.patient.public_id, now=now(), purpose="attendance"
     )

@@ -69,20 +69,27 @@ def enrol(patient: Patient, episode: Episode, track: Track, start_on: date, by: 
     )
 
 
-def make_group(world: Any, *, size: int = 3, start: date = MONDAY) -> Group:
+def make_group(
+    world: Any,
+    *,
+    size: int = 3,
+    start: date = MONDAY,
+    name: str = "Morning SUD",
+    with_patient_a: bool = True,
+) -> Group:
     """Program A's Mon/Wed/Fri track with three sessions in `start`'s week and `size`
     enrolled patients (patient_a first, then new ones)."""
-    room = Room.objects.create(site=world.program_a.site, name="Group room 1", capacity=16)
-    track = make_track(world.program_a)
+    room = Room.objects.create(site=world.program_a.site, name=f"Room for {name}", capacity=16)
+    track = make_track(world.program_a, name=name)
     sessions = [
         make_session(track, room, world.alice, start + timedelta(days=d)) for d in (0, 2, 4)
     ]
-    patients = [world.patient_a]
-    episodes = [world.episode_a]
-    for i in range(size - 1):
+    patients = [world.patient_a] if with_patient_a else []
+    episodes = [world.episode_a] if with_patient_a else []
+    for i in range(size - len(patients)):
         p = PatientFactory(
             organization=world.org,
-            legal_family_name=f"Member{i:02d}",
+            legal_family_name=f"Member{name[:1]}{i:02d}",
             phone=f"555-010-{i:04d}",
         )
         patients.append(p)
