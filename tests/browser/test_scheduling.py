@@ -94,7 +94,7 @@ def test_track_template_generate_and_rolling_enrolment(  # type: ignore[no-untyp
     expect(page.locator("#roster")).to_contain_text("Nobody enrolled")
 
     page.set_viewport_size({"width": 1280, "height": 900})
-    page.goto(f"{base}/scheduling/tracks/{track.public_id}/calendar/?date={monday.isoformat()}")
+    page.goto(f"{base}/scheduling/tracks/{track.public_id}/calendar/?date={future.on}")
     expect(page.locator(".cal-event.kind-group.rs-9").first).to_be_visible()
     shot("scheduling-track-week")
     page.goto(f"{base}/scheduling/patients/{world.patient_a.public_id}/calendar/")
