@@ -47,6 +47,9 @@ class Perm(StrEnum):
     ATTENDANCE_RECORD = "attendance.record"
     ATTENDANCE_CHECKIN = "attendance.checkin"
     ATTENDANCE_REPORT = "attendance.report"
+    NOTE_VIEW = "note.view"
+    NOTE_WRITE = "note.write"
+    NOTE_COSIGN = "note.cosign"
 
 
 PERM_DESCRIPTIONS: dict[Perm, str] = {
@@ -71,6 +74,9 @@ PERM_DESCRIPTIONS: dict[Perm, str] = {
     Perm.ATTENDANCE_RECORD: "Take group attendance, mark appointments kept, log outreach",
     Perm.ATTENDANCE_CHECKIN: "See the daily census and check patients in at the front desk",
     Perm.ATTENDANCE_REPORT: "Weekly hours compliance report per track and its CSV export",
+    Perm.NOTE_VIEW: "Read clinical notes (SUD counseling notes only as the program permits)",
+    Perm.NOTE_WRITE: "Write, sign and amend group, individual and other clinical notes",
+    Perm.NOTE_COSIGN: "Co-sign or return notes that need a supervisor (never as a trainee)",
 }
 
 _CLINICAL = {
@@ -85,6 +91,7 @@ _CLINICAL = {
 _INTAKE = {Perm.REFERRAL_MANAGE, Perm.ADMIT}
 _SCHEDULE = {Perm.SCHEDULE_MANAGE}
 _ATTENDANCE = {Perm.ATTENDANCE_RECORD, Perm.ATTENDANCE_CHECKIN}
+_NOTES = {Perm.NOTE_VIEW, Perm.NOTE_WRITE}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.PROGRAM_DIRECTOR: frozenset(
@@ -98,31 +105,36 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.DIRECTOR_DASHBOARD,
             Perm.SCHEDULE_CONFIGURE,
             Perm.ATTENDANCE_REPORT,
+            Perm.NOTE_COSIGN,
         }
         | _INTAKE
         | _SCHEDULE
         | _ATTENDANCE
+        | _NOTES
     ),
-    Role.PRESCRIBER: frozenset(_CLINICAL | _SCHEDULE | _ATTENDANCE),
+    Role.PRESCRIBER: frozenset(_CLINICAL | _SCHEDULE | _ATTENDANCE | _NOTES | {Perm.NOTE_COSIGN}),
     Role.THERAPIST: frozenset(
         _CLINICAL
         | _INTAKE
         | _SCHEDULE
         | _ATTENDANCE
-        | {Perm.EPISODE_MANAGE, Perm.ATTENDANCE_REPORT}
+        | _NOTES
+        | {Perm.EPISODE_MANAGE, Perm.ATTENDANCE_REPORT, Perm.NOTE_COSIGN}
     ),
     Role.COUNSELOR: frozenset(
         _CLINICAL
         | _INTAKE
         | _SCHEDULE
         | _ATTENDANCE
+        | _NOTES
         | {Perm.EPISODE_MANAGE, Perm.ATTENDANCE_REPORT}
     ),
-    Role.NURSE: frozenset((_CLINICAL - {Perm.CONSENT_MANAGE}) | _SCHEDULE | _ATTENDANCE),
+    Role.NURSE: frozenset((_CLINICAL - {Perm.CONSENT_MANAGE}) | _SCHEDULE | _ATTENDANCE | _NOTES),
     Role.CASE_MANAGER: frozenset(
         _CLINICAL
         | _SCHEDULE
         | _ATTENDANCE
+        | _NOTES
         | {Perm.REFERRAL_MANAGE, Perm.COVERAGE_EDIT, Perm.EPISODE_MANAGE}
     ),
     Role.INTAKE_COORDINATOR: frozenset(
@@ -140,7 +152,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
         | _SCHEDULE
     ),
     Role.BILLING_SPECIALIST: frozenset(
-        {Perm.PATIENT_VIEW, Perm.COVERAGE_EDIT, Perm.ATTENDANCE_REPORT}
+        {Perm.PATIENT_VIEW, Perm.COVERAGE_EDIT, Perm.ATTENDANCE_REPORT, Perm.NOTE_VIEW}
     ),
     Role.FRONT_DESK: frozenset(
         {
@@ -153,7 +165,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.ATTENDANCE_CHECKIN,
         }
     ),
-    Role.AUDITOR: frozenset({Perm.PATIENT_VIEW, Perm.AUDIT_VIEW, Perm.ATTENDANCE_REPORT}),
+    Role.AUDITOR: frozenset(
+        {Perm.PATIENT_VIEW, Perm.AUDIT_VIEW, Perm.ATTENDANCE_REPORT, Perm.NOTE_VIEW}
+    ),
     # Least privilege: administrators configure the system but read no charts.
     Role.SYSTEM_ADMIN: frozenset({Perm.ORG_MANAGE, Perm.ADMIN_SITE}),
 }
