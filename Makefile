@@ -28,8 +28,8 @@ run: install
 	DEMO_MODE=$${DEMO_MODE:-true} $(PY) manage.py collectstatic --noinput --verbosity 0
 	DEMO_MODE=$${DEMO_MODE:-true} $(PY) manage.py demo_data --if-empty --patients $(DEMO_PATIENTS) --seed 1
 	DEMO_MODE=$${DEMO_MODE:-true} $(PY) manage.py demo_logins
-	@echo "OpenIOP is serving on http://$(HOST):$(PORT)  (Ctrl-C to stop)"
-	DEMO_MODE=$${DEMO_MODE:-true} $(VENV)/bin/granian --interface wsgi --host $(HOST) --port $(PORT) \
+	@echo "OpenIOP is serving on http://$(HOST):$(PORT) with a background worker  (Ctrl-C to stop)"
+	DEMO_MODE=$${DEMO_MODE:-true} VENV=$(VENV) $(PY) scripts/serve.py --interface wsgi --host $(HOST) --port $(PORT) \
 		--workers 2 --blocking-threads 2 --log-level warning config.wsgi:application
 
 # Tests use the test settings (pyproject.toml), not the exported run-time default.

@@ -96,7 +96,8 @@ def test_security_headers_and_csp(world, as_user) -> None:  # type: ignore[no-un
 
 def test_healthz_ok_and_503_when_database_is_down(client, db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     response = client.get("/healthz")
-    assert response.status_code == 200 and response.json() == {"status": "ok", "database": "ok"}
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok", "worker": "never"}
     from django.db import connection
     from django.db.utils import OperationalError
 

@@ -18,6 +18,7 @@ from openiop.audit.models import AuditEvent, AuditOutcome
 from openiop.core.http import actor_of, now
 from openiop.episodes.models import Episode, EpisodeStatus
 from openiop.organizations.models import Program
+from openiop.reminders.selectors import worker_status
 
 
 @public
@@ -28,7 +29,9 @@ def healthz(request: HttpRequest) -> JsonResponse:
             cursor.fetchone()
     except Exception:
         return JsonResponse({"status": "unhealthy", "database": "unreachable"}, status=503)
-    return JsonResponse({"status": "ok", "database": "ok"})
+    # Background worker: "ok", "stale" or "never" (reported, not a failure of the web).
+    worker = worker_status(now=now())
+    return JsonResponse({"status": "ok", "database": "ok", "worker": worker})
 
 
 @staff()

@@ -4,6 +4,9 @@ chart view opened the patient with `patient_get_for_user`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
 
 from openiop.accounts.models import User
 from openiop.patients.models import Patient
@@ -12,6 +15,7 @@ from openiop.reminders.models import (
     FeedStatus,
     ReminderDelivery,
     ReminderPreference,
+    WorkerHeartbeat,
 )
 from openiop.reminders.rules import DEFAULT_LEAD_MINUTES, LEAD_CHOICES
 
@@ -50,3 +54,13 @@ def reminder_summary(*, patient: Patient) -> ReminderSummary:
         feed=feed,
         recent=recent,
     )
+
+
+def worker_status(*, now: datetime) -> str:
+    """ "ok" when a worker ran the periodic scan within two scan intervals (plus a
+    minute), "stale" when longer ago, "never" before the first scan."""
+    beat = WorkerHeartbeat.objects.filter(singleton=1).only("last_seen_at").first()
+    if beat is None:
+        return "never"
+    recent = timedelta(minutes=2 * int(settings.REMINDER_SCAN_MINUTES) + 1)
+    return "ok" if beat.last_seen_at >= now - recent else "stale"
