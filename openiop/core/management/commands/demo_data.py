@@ -2988,7 +2988,10 @@ def _episode_row(patient_id: int, keys: _Keys, e: EpisodePlan) -> Episode:
 # function `load(*, seed: int, today: date) -> str` that reads the organization
 # plan_load created (by demo usernames and program names), inserts its rows in a bounded
 # number of queries, and returns a one-line summary (or "").
-EXTENSIONS: tuple[str, ...] = ("openiop.scheduling.demo.load",)
+EXTENSIONS: tuple[str, ...] = (
+    "openiop.scheduling.demo.load",
+    "openiop.attendance.demo.load",
+)
 
 
 class Command(BaseCommand):
