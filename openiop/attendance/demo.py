@@ -12,8 +12,8 @@ from datetime import date, datetime, time, timedelta
 from django.utils import timezone
 
 from openiop.accounts.models import User
-from openiop.alerts.models import AlertKind, AlertSeverity, Task
-from openiop.alerts.services import alert_raise
+from openiop.accounts.roles import Role
+from openiop.alerts.models import Alert, AlertKind, AlertSeverity, Notification, Task
 from openiop.attendance import rules
 from openiop.attendance.models import (
     AttendanceRecord,
@@ -59,11 +59,9 @@ def load(*, seed: int, today: date) -> str:
     )
     # Every past event per patient, oldest first: (when, session or appointment).
     events: dict[int, list[tuple[datetime, object]]] = defaultdict(list)
-    patients = {}
     for s in sessions:
         for entry in roster[s.pk]:
             events[entry.patient.pk].append((s.starts_at, s))
-            patients[entry.patient.pk] = entry.patient
     for a in appointments:
         events[a.patient_id].append((a.starts_at, a))
     # The showcase: the patient with the most recent group history misses their last two.
@@ -161,16 +159,33 @@ def load(*, seed: int, today: date) -> str:
     alerts = 0
     if showcase is not None:
         last = max((r for r in records if r.patient_id == showcase), key=lambda r: (r.on, r.pk))
-        alert_raise(
-            actor=None,
-            patient=patients.get(showcase) or last.patient,
+        # As alert_raise would, but without its audit row: demo_data writes one audit
+        # event for the whole load.
+        alert = Alert.objects.create(
+            patient_id=showcase,
             kind=AlertKind.DISENGAGEMENT,
             severity=AlertSeverity.MODERATE,
             title="2 consecutive unexcused absences",
             source_type=DISENGAGEMENT_SOURCE,
             source_id=str(last.public_id),
-            now=now,
-            task_title="Reach out: consecutive missed sessions",
+            raised_at=now,
+        )
+        Task.objects.create(
+            assignee_id=counselors.get(showcase) or director.pk,
+            patient_id=showcase,
+            alert=alert,
+            kind=f"alert_{AlertKind.DISENGAGEMENT}",
+            title="Reach out: consecutive missed sessions",
+            due_at=now,
+        )
+        directors = User.objects.filter(
+            role=Role.PROGRAM_DIRECTOR,
+            is_active=True,
+            memberships__program_id=last.program_id,
+        ).distinct()
+        Notification.objects.bulk_create(
+            Notification(recipient=d, patient_id=showcase, alert=alert, title=alert.title)
+            for d in directors
         )
         OutreachAttempt.objects.bulk_create(
             OutreachAttempt(

@@ -4,7 +4,7 @@ history matches the rule, and every week judged by the compliance selectors."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date
 from io import StringIO
 
 import pytest
