@@ -467,11 +467,12 @@ class ChartAttendance:
     disengagement: list[Alert]
     outreach: list[OutreachAttempt]
     missed_streak: int
+    to_mark: list[Appointment] = field(default_factory=list)
 
 
 def chart_attendance(*, patient: Patient, today: date) -> ChartAttendance:
     """This week's hours against the rules, recent attendance and outreach, and open
-    disengagement alerts (at most 10 queries, whatever the history)."""
+    disengagement alerts, appointments to mark (11 queries, whatever the history)."""
     enrolments = _enrolments_in_week(Q(patient=patient), today)
     weeks = compliance_for_enrolments(
         enrolments=enrolments, week=today, organization_id=patient.organization_id
@@ -487,7 +488,20 @@ def chart_attendance(*, patient: Patient, today: date) -> ChartAttendance:
         ).order_by("-raised_at")
     )
     outreach = list(OutreachAttempt.objects.filter(patient=patient).select_related("made_by")[:5])
+    # Appointments of the last two weeks (and today) not yet marked kept or missed.
+    to_mark = list(
+        Appointment.objects.filter(
+            patient=patient,
+            on__gte=today - timedelta(days=14),
+            on__lte=today,
+            status=SessionStatus.SCHEDULED,
+            attendance_records__isnull=True,
+        )
+        .select_related("staff")
+        .order_by("starts_at")
+    )
     return ChartAttendance(
+        to_mark=to_mark,
         week=weeks.get(patient.pk),
         recent=recent,
         disengagement=alerts,

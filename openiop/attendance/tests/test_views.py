@@ -211,11 +211,14 @@ def test_appointment_mark_page(world, as_user) -> None:  # type: ignore[no-untyp
     appt = make_appointment(world, world.patient_a, MONDAY + timedelta(days=1), minutes=50)
     url = reverse("attendance:appointment", args=[appt.public_id])
     client = as_user(world.alice)
+    chart = reverse("patients:chart", args=[world.patient_a.public_id])
+    assert url in client.get(chart).content.decode()  # "to mark" on the chart
     assert client.get(url).status_code == 200
     bad = client.post(url, {"kept": "yes", "minutes": "80", "version": "0"})
     assert bad.status_code == 422 and "Between 1 and 50 minutes." in bad.content.decode()
     assert client.post(url, {"kept": "yes", "minutes": "45", "version": "0"}).status_code == 302
     assert AttendanceRecord.objects.get(appointment=appt).minutes_attended == 45
+    assert url not in client.get(chart).content.decode()
 
 
 def _grow(world, group, extra_patients: int, weeks_back: int) -> None:  # type: ignore[no-untyped-def]
