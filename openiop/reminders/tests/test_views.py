@@ -141,3 +141,17 @@ def test_staff_own_feed_page(world, as_user, client) -> None:  # type: ignore[no
 def test_feed_with_a_session_cookie_still_needs_the_token(world, as_user) -> None:  # type: ignore[no-untyped-def]
     alice = as_user(world.alice)
     assert alice.get(reverse("reminders:feed", args=["abc.def"])).status_code == 404
+
+
+@pytest.mark.django_db
+def test_chart_part_shows_preferences_feed_and_recent_reminders(world, as_user) -> None:  # type: ignore[no-untyped-def]
+    client = as_user(world.alice)
+    chart_url = reverse("patients:chart", args=[world.patient_a.public_id])
+    html = client.get(chart_url).content.decode()
+    assert 'id="reminders"' in html and "Reminders 1 day before" in html and "(defaults)" in html
+    assert "Create calendar feed address" in html
+    client.post(reverse("reminders:feed_issue", args=[world.patient_a.public_id]))
+    html = client.get(chart_url).content.decode()
+    assert "Calendar feed:" in html and "active since" in html and "Revoke calendar feed" in html
+    bob = as_user(world.bob).get(chart_url).content.decode()  # read-only: no buttons
+    assert 'id="reminders"' in bob and "Revoke calendar feed" not in bob
