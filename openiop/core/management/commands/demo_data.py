@@ -2991,6 +2991,7 @@ def _episode_row(patient_id: int, keys: _Keys, e: EpisodePlan) -> Episode:
 EXTENSIONS: tuple[str, ...] = (
     "openiop.scheduling.demo.load",
     "openiop.attendance.demo.load",
+    "openiop.reminders.demo.load",
 )
 
 
