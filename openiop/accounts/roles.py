@@ -50,6 +50,7 @@ class Perm(StrEnum):
     NOTE_VIEW = "note.view"
     NOTE_WRITE = "note.write"
     NOTE_COSIGN = "note.cosign"
+    PLAN_WRITE = "plan.write"
 
 
 PERM_DESCRIPTIONS: dict[Perm, str] = {
@@ -77,6 +78,7 @@ PERM_DESCRIPTIONS: dict[Perm, str] = {
     Perm.NOTE_VIEW: "Read clinical notes (SUD counseling notes only as the program permits)",
     Perm.NOTE_WRITE: "Write, sign and amend group, individual and other clinical notes",
     Perm.NOTE_COSIGN: "Co-sign or return notes that need a supervisor (never as a trainee)",
+    Perm.PLAN_WRITE: "Write, sign and review treatment and relapse-prevention plans; homework",
 }
 
 _CLINICAL = {
@@ -87,6 +89,7 @@ _CLINICAL = {
     Perm.SCREENING_ADMINISTER,
     Perm.ASSESSMENT_WRITE,
     Perm.CONSENT_MANAGE,
+    Perm.PLAN_WRITE,
 }
 _INTAKE = {Perm.REFERRAL_MANAGE, Perm.ADMIT}
 _SCHEDULE = {Perm.SCHEDULE_MANAGE}
