@@ -52,6 +52,7 @@ check: lint typecheck
 bench: install-dev
 	$(PY) bench/run.py
 	$(PY) bench/intake_board.py
+	$(PY) bench/scheduling.py
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .mypy_cache .ruff_cache

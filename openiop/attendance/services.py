@@ -270,7 +270,9 @@ def roster_save(
 
     existing = {
         r.patient_id: r
-        for r in AttendanceRecord.objects.select_for_update().filter(session=session)
+        for r in AttendanceRecord.objects.select_for_update(of=("self",))
+        .select_related("patient")
+        .filter(session=session)
     }
     to_create: list[AttendanceRecord] = []
     to_update: list[AttendanceRecord] = []
