@@ -438,7 +438,7 @@ class TrackWeek:
 
 def track_week_report(*, track: Track, week: date, organization_id: int) -> TrackWeek:
     """Every patient enrolled in a track during a week, with hours, days and each rule
-    (7 queries for any number of patients)."""
+    (8 queries for any number of patients)."""
     start = rules.week_start(week)
     enrolments = _enrolments_in_week(Q(track=track), start)
     weeks = compliance_for_enrolments(
@@ -472,7 +472,7 @@ class ChartAttendance:
 
 def chart_attendance(*, patient: Patient, today: date) -> ChartAttendance:
     """This week's hours against the rules, recent attendance and outreach, and open
-    disengagement alerts, appointments to mark (11 queries, whatever the history)."""
+    disengagement alerts, appointments to mark (12 queries, whatever the history)."""
     enrolments = _enrolments_in_week(Q(patient=patient), today)
     weeks = compliance_for_enrolments(
         enrolments=enrolments, week=today, organization_id=patient.organization_id
