@@ -70,7 +70,8 @@ def load(*, seed: int, today: date) -> str:
         key=lambda pid: (max(t for t, _ in events[pid]), -pid),
         default=None,
     )
-    statuses, weights = zip(*WEIGHTS, strict=True)
+    statuses = [status for status, _ in WEIGHTS]
+    weights = [weight for _, weight in WEIGHTS]
     records: list[AttendanceRecord] = []
     missed_recently: list[AttendanceRecord] = []
     marked_sessions: dict[int, GroupSession] = {}
