@@ -111,9 +111,7 @@ class _Frozen(PublicModel):
             )
             if stored is not None and stored["status"] in rules.LOCKED:
                 changed = [
-                    f
-                    for f in self.FROZEN_FIELDS
-                    if stored[f] != getattr(self, _attname(self, f))
+                    f for f in self.FROZEN_FIELDS if stored[f] != getattr(self, _attname(self, f))
                 ]
                 if changed:
                     raise ImmutableNote(f"A signed note cannot be changed ({', '.join(changed)}).")
