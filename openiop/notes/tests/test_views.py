@@ -247,3 +247,30 @@ def test_worklist_and_search(world: Any, as_user: Any) -> None:
     assert AuditEvent.objects.filter(object_type="note_search", patient=world.patient_a).exists()
     bad = client.get(reverse("notes:search"), {"start": "2025-03-05", "end": "2025-03-01"})
     assert bad.status_code == 422
+
+
+def test_group_note_screen_start_save_warns_on_clone(world: Any, as_user: Any) -> None:
+    held = held_session(world, present=3, absent=1)
+    client = as_user(world.alice)
+    url = reverse("notes:group", args=[held.session.public_id])
+    assert b"Start the group note" in client.get(url).content
+    assert (
+        client.post(reverse("notes:group_start", args=[held.session.public_id])).status_code == 302
+    )
+    page = client.get(url)
+    assert page.status_code == 200
+    data: dict[str, Any] = {
+        "version": "1",
+        "topic": "Coping",
+        "start_time": "09:00",
+        "end_time": "12:00",
+        "summary": "S",
+        "interventions": "I",
+    }
+    for p in held.present:
+        for key in ("participation", "response", "progress", "plan"):
+            data[f"{p.public_id}-{key}"] = "Identical text for everyone in the group today."
+    saved = client.post(url, data)
+    assert saved.status_code == 200
+    assert b'id="clone-warning"' in saved.content
+    assert held.absent[0].legal_family_name.encode() not in saved.content
