@@ -116,7 +116,7 @@ class _GuardedQuerySet(models.QuerySet[Any]):
             raise ImmutableRecord("Signed plan content cannot be changed.")
         return super().update(**kwargs)
 
-    def delete(self) -> tuple[int, dict[str, int]]:  # type: ignore[override]
+    def delete(self) -> tuple[int, dict[str, int]]:
         raise ImmutableRecord("Clinical records are never deleted.")
 
 
