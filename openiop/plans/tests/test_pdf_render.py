@@ -24,8 +24,9 @@ def _png(pdf: bytes, name: str) -> Path:
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"{name}.pdf"
     path.write_bytes(pdf)
-    subprocess.run(
-        [exe, "-png", "-r", "60", "-f", "1", "-l", "1", str(path), str(OUT / name)],  # noqa: S603
+    # Fixed executable and arguments; the only input is a file we just wrote.
+    subprocess.run(  # noqa: S603
+        [exe, "-png", "-r", "60", "-f", "1", "-l", "1", str(path), str(OUT / name)],
         check=True,
     )
     pngs = sorted(OUT.glob(f"{name}*.png"))

@@ -2992,6 +2992,8 @@ EXTENSIONS: tuple[str, ...] = (
     "openiop.scheduling.demo.load",
     "openiop.attendance.demo.load",
     "openiop.reminders.demo.load",
+    "openiop.plans.demo.load",
+    "openiop.homework.demo.load",
 )
 
 
