@@ -9,7 +9,7 @@ from django import forms
 from django.db.models import QuerySet
 
 from openiop.accounts.models import User
-from openiop.organizations.models import Program
+from openiop.organizations.models import Program, Site
 from openiop.scheduling import rules, services
 from openiop.scheduling.models import (
     AppointmentKind,
@@ -39,8 +39,7 @@ class StaffChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg,unused-
         return str(obj.display_name)
 
 
-class TrackForm(forms.Form):
-    program = forms.ModelChoiceField(queryset=Program.objects.none())
+class TrackFields(forms.Form):
     name = forms.CharField(max_length=120)
     kind = forms.ChoiceField(choices=TrackKind.choices)
     population = forms.ChoiceField(choices=Population.choices)
@@ -62,10 +61,6 @@ class TrackForm(forms.Form):
     max_group_size = forms.IntegerField(min_value=1, max_value=200, initial=12)
     typical_weeks = forms.IntegerField(min_value=1, max_value=104, initial=8)
 
-    def __init__(self, *args: Any, programs: QuerySet[Any], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["program"].queryset = programs  # type: ignore[attr-defined]
-
     def track_input(self) -> services.TrackInput:
         d = self.cleaned_data
         hours, days = rules.default_minimums(d["population"])
@@ -85,6 +80,117 @@ class TrackForm(forms.Form):
             max_group_size=d["max_group_size"],
             typical_weeks=d["typical_weeks"],
         )
+
+
+class TrackForm(_TokenForm, TrackFields):
+    program = forms.ModelChoiceField(queryset=Program.objects.none())
+    field_order = ["program"]
+
+    def __init__(self, *args: Any, programs: QuerySet[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["program"].queryset = programs  # type: ignore[attr-defined]
+
+
+class TrackEditForm(TrackFields):
+    is_active = forms.BooleanField(
+        required=False, label="In use", help_text="Untick to stop new enrolments."
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class CycleForm(forms.Form):
+    """One position box per curriculum topic: the numbers give the cycle's order;
+    blank leaves the topic out."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, topics: list[Topic], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.topics = {f"pos_{t.public_id.hex}": t for t in topics}
+        for name, topic in self.topics.items():
+            self.fields[name] = forms.IntegerField(
+                min_value=1,
+                max_value=99,
+                required=False,
+                label=topic.name,
+                help_text=f"{topic.duration_minutes} min"
+                + (f" · {topic.credentials_accepted}" if topic.credentials_accepted else ""),
+            )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        seen: dict[int, str] = {}
+        for name in self.topics:
+            position = data.get(name)
+            if position is None:
+                continue
+            if position in seen:
+                self.add_error(
+                    name, f"Position {position} is already taken by {self.topics[seen[position]]}."
+                )
+            else:
+                seen[position] = name
+        return data
+
+    def ordered_topics(self) -> list[Topic]:
+        d = self.cleaned_data
+        chosen = [(d[n], t.name, t) for n, t in self.topics.items() if d.get(n) is not None]
+        return [t for _, _, t in sorted(chosen, key=lambda c: (c[0], c[1]))]
+
+
+class RoomForm(_TokenForm):
+    site = forms.ModelChoiceField(queryset=Site.objects.none())
+    name = forms.CharField(max_length=120)
+    capacity = forms.IntegerField(min_value=1, max_value=500, help_text="Seats.")
+
+    def __init__(self, *args: Any, sites: QuerySet[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["site"].queryset = sites  # type: ignore[attr-defined]
+
+
+class RoomEditForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    capacity = forms.IntegerField(min_value=1, max_value=500, help_text="Seats.")
+    is_active = forms.BooleanField(required=False, label="In use")
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class ClosureForm(_TokenForm):
+    on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label="Date")
+    name = forms.CharField(max_length=120, help_text="For example the holiday's name.")
+    site = forms.ModelChoiceField(
+        queryset=Site.objects.none(),
+        required=False,
+        empty_label="Whole organization",
+        help_text="One site, or blank for every site.",
+    )
+
+    def __init__(self, *args: Any, sites: QuerySet[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["site"].queryset = sites  # type: ignore[attr-defined]
+
+
+class ClosureCancelForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        help_text="Blank: the closure's name.",
+    )
+
+
+class RetireTemplateForm(forms.Form):
+    last_day = forms.DateField(
+        widget=forms.DateInput(attrs={"type": "date"}), label="Last day of the template"
+    )
+    cancel_later = forms.BooleanField(
+        required=False, label="Cancel its sessions after that day (cancelled by the program)"
+    )
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class WaitlistRemoveForm(forms.Form):
+    reason = forms.CharField(max_length=200)
 
 
 class _SlotFields(forms.Form):
@@ -146,6 +252,10 @@ class TemplateForm(_TokenForm, _SlotFields):
             valid_from=d["valid_from"],
             valid_until=d["valid_until"],
         )
+
+
+class TemplateEditForm(TemplateForm):
+    version = forms.IntegerField(widget=forms.HiddenInput)
 
 
 class GenerateForm(forms.Form):
@@ -279,7 +389,7 @@ class RescheduleAppointmentForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
 
 
-class TopicForm(forms.Form):
+class TopicForm(_TokenForm):
     name = forms.CharField(max_length=120)
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
     duration_minutes = forms.IntegerField(min_value=15, max_value=480, initial=60)

@@ -24,6 +24,7 @@ class Room(PublicModel):
     name = models.CharField(max_length=120)
     capacity = models.PositiveSmallIntegerField(help_text="Most people the room seats.")
     is_active = models.BooleanField(default=True)
+    version = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["name"]
@@ -328,9 +329,23 @@ class WaitlistEntry(PublicModel):
     added_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
+    enrolment = models.ForeignKey(
+        Enrolment,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The enrolment that took the patient off the waitlist.",
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    close_reason = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["track", "status"], name="waitlist_track_status_idx")]
 
     def __str__(self) -> str:
         return f"Waitlist {self.public_id}"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import UUID
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from openiop.accounts.models import ProgramMembership, User
 from openiop.episodes.models import Episode
@@ -23,6 +23,7 @@ from openiop.scheduling import rules
 from openiop.scheduling.models import (
     Appointment,
     AppointmentKind,
+    Closure,
     Enrolment,
     GroupSession,
     Room,
@@ -30,6 +31,7 @@ from openiop.scheduling.models import (
     SessionTemplate,
     Topic,
     Track,
+    WaitlistEntry,
 )
 
 SESSION_RELATED = ("track", "program", "room__site", "facilitator", "co_facilitator", "topic")
@@ -289,10 +291,34 @@ def topics_for(actor: User) -> QuerySet[Topic]:
 class PinnedDue:
     topic: Topic
     entries: list[tuple[Patient, Enrolment, date, date]]
+    already_attended: int = 0  # in the window, but attended the topic in this episode
+
+
+def _attended_topics(patient_ids: set[int], topic_ids: set[int]) -> dict[tuple[int, int], date]:
+    """(patient id, topic id) -> latest date the patient attended a group session on
+    the topic (present, late or left early), from attendance's records (1 query)."""
+    if not patient_ids or not topic_ids:
+        return {}
+    from openiop.attendance.models import AttendanceRecord  # attendance builds on us
+    from openiop.attendance.rules import ATTENDED
+
+    rows = AttendanceRecord.objects.filter(
+        patient_id__in=patient_ids,
+        session__topic_id__in=topic_ids,
+        status__in=list(ATTENDED),
+    ).values_list("patient_id", "session__topic_id", "on")
+    latest: dict[tuple[int, int], date] = {}
+    for patient_id, topic_id, on in rows:
+        key = (patient_id, topic_id)
+        if key not in latest or on > latest[key]:
+            latest[key] = on
+    return latest
 
 
 def pinned_topics_due(*, track: Track, start: date, end: date) -> list[PinnedDue]:
-    """Who is due for each pinned topic of the track's cycle in [start, end] (2 queries)."""
+    """Who is due for each pinned topic in [start, end]: enrolled patients whose pin
+    window (first or last days of their stay) meets the period and who have not yet
+    attended a session on that topic during this episode (3 queries)."""
     topics = list(
         Topic.objects.filter(
             organization_id=track.program.site.organization_id, is_active=True
@@ -304,11 +330,13 @@ def pinned_topics_due(*, track: Track, start: date, end: date) -> list[PinnedDue
         Enrolment.objects.filter(track=track, start_on__lte=end)
         .filter(Q(ended_on__isnull=True) | Q(ended_on__gt=start))
         .exclude(end_reason=Enrolment.EndReason.ENTERED_IN_ERROR)
-        .select_related("patient")
+        .select_related("patient", "episode")
     )
+    attended = _attended_topics({e.patient_id for e in enrolments}, {t.pk for t in topics})
     result = []
     for topic in topics:
         entries = []
+        done = 0
         for e in enrolments:
             window = rules.pin_window(
                 anchor=topic.pin_anchor,
@@ -316,10 +344,60 @@ def pinned_topics_due(*, track: Track, start: date, end: date) -> list[PinnedDue
                 start_on=e.start_on,
                 expected_end_on=e.expected_end_on,
             )
-            if window and window[0] <= end and start <= window[1]:
-                entries.append((e.patient, e, window[0], window[1]))
-        result.append(PinnedDue(topic, entries))
+            if not (window and window[0] <= end and start <= window[1]):
+                continue
+            last = attended.get((e.patient_id, topic.pk))
+            episode_start = e.episode.admitted_on or e.episode.referred_on
+            if last is not None and last >= episode_start:
+                done += 1
+                continue
+            entries.append((e.patient, e, window[0], window[1]))
+        result.append(PinnedDue(topic, entries, done))
     return result
+
+
+@dataclass(frozen=True)
+class WaitlistRow:
+    position: int
+    entry: WaitlistEntry
+
+
+def waitlist_of(track: Track) -> list[WaitlistRow]:
+    """A track's waiting patients in order of joining, numbered (1 query)."""
+    entries = (
+        WaitlistEntry.objects.filter(track=track, status=WaitlistEntry.Status.WAITING)
+        .select_related("patient", "episode", "added_by")
+        .order_by("created_at", "id")
+    )
+    return [WaitlistRow(i, e) for i, e in enumerate(entries, start=1)]
+
+
+def waitlist_counts(tracks: Iterable[Track]) -> dict[int, int]:
+    """Waiting patients per track (1 query)."""
+    rows = (
+        WaitlistEntry.objects.filter(track__in=list(tracks), status=WaitlistEntry.Status.WAITING)
+        .values("track_id")
+        .annotate(n=Count("id"))
+    )
+    return {r["track_id"]: r["n"] for r in rows}
+
+
+def rooms_configurable(actor: User) -> QuerySet[Room]:
+    """Rooms (in use or not) at the sites of the actor's programs."""
+    return (
+        Room.objects.filter(site__programs__memberships__user=actor)
+        .select_related("site")
+        .distinct()
+        .order_by("site__name", "name")
+    )
+
+
+def closures_for(actor: User, *, since: date) -> QuerySet[Closure]:
+    return (
+        Closure.objects.filter(organization_id=actor.org_id, on__gte=since)
+        .select_related("site")
+        .order_by("on", "id")
+    )
 
 
 def upcoming_for_chart(*, patient: Patient, today: date, days: int = 28) -> list[Event]:

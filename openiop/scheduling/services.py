@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 
 from openiop.accounts.models import ProgramMembership, User
 from openiop.accounts.roles import Perm
@@ -228,15 +228,35 @@ def _store_receipt(actor: User, token: UUID | None, kind: str, public_id: UUID) 
 # --- rooms, tracks, curriculum, closures -----------------------------------------------
 
 
-@transaction.atomic
-def room_create(*, actor: User, site: Site, name: str, capacity: int) -> Room:
+def _require_site(actor: User, site: Site) -> None:
+    """Rooms belong to a site: the actor configures the sites of their own programs."""
     if not actor.has_perm_code(Perm.SCHEDULE_CONFIGURE) or site.organization_id != actor.org_id:
         raise ServiceError(ErrorCode.NOT_ALLOWED, "Your role does not allow setting up rooms.")
+    if not ProgramMembership.objects.filter(user=actor, program__site=site).exists():
+        raise ServiceError(
+            ErrorCode.NOT_ALLOWED, "You can only set up rooms at your own programs' sites."
+        )
+
+
+@transaction.atomic
+def room_create(
+    *,
+    actor: User,
+    site: Site,
+    name: str,
+    capacity: int,
+    submission_token: UUID | None = None,
+) -> Room:
+    _require_site(actor, site)
+    if receipt := _receipt(actor, submission_token, "room"):
+        return Room.objects.get(public_id=receipt.object_public_id)
+    name = name.strip()
     if capacity < 1:
         raise ScheduleInvalid({"capacity": "A room seats at least one person."})
     if Room.objects.filter(site=site, name=name).exists():
         raise ScheduleInvalid({"name": "This site already has a room with that name."})
     room = Room.objects.create(site=site, name=name, capacity=capacity)
+    _store_receipt(actor, submission_token, "room", room.public_id)
     audit_record(
         actor=actor, action=AuditAction.CREATE, object_type="room", object_id=room.public_id
     )
@@ -271,14 +291,23 @@ def _track_problems(data: TrackInput) -> dict[str, str]:
 
 
 @transaction.atomic
-def track_create(*, actor: User, program: Program, data: TrackInput) -> Track:
+def track_create(
+    *,
+    actor: User,
+    program: Program,
+    data: TrackInput,
+    submission_token: UUID | None = None,
+) -> Track:
     _require(actor, Perm.SCHEDULE_CONFIGURE, program, "setting up tracks")
+    if receipt := _receipt(actor, submission_token, "track"):
+        return Track.objects.get(public_id=receipt.object_public_id)
     errors = _track_problems(data)
     if Track.objects.filter(program=program, name=data.name).exists():
         errors["name"] = "This program already has a track with that name."
     if errors:
         raise ScheduleInvalid(errors)
     track = Track.objects.create(program=program, **data.__dict__)
+    _store_receipt(actor, submission_token, "track", track.public_id)
     audit_record(
         actor=actor, action=AuditAction.CREATE, object_type="track", object_id=track.public_id
     )
@@ -296,11 +325,14 @@ def topic_create(
     credentials_accepted: str = "",
     pin_anchor: str = "",
     pin_days: int | None = None,
+    submission_token: UUID | None = None,
 ) -> Topic:
     if not actor.has_perm_code(Perm.SCHEDULE_CONFIGURE) or organization.pk != actor.org_id:
         raise ServiceError(
             ErrorCode.NOT_ALLOWED, "Your role does not allow editing the curriculum."
         )
+    if receipt := _receipt(actor, submission_token, "topic"):
+        return Topic.objects.get(public_id=receipt.object_public_id)
     errors: dict[str, str] = {}
     if Topic.objects.filter(organization=organization, name=name).exists():
         errors["name"] = "The curriculum already has a topic with that name."
@@ -317,6 +349,7 @@ def topic_create(
         pin_anchor=pin_anchor,
         pin_days=pin_days if pin_anchor else None,
     )
+    _store_receipt(actor, submission_token, "topic", topic.public_id)
     audit_record(
         actor=actor, action=AuditAction.CREATE, object_type="topic", object_id=topic.public_id
     )
@@ -324,9 +357,27 @@ def topic_create(
 
 
 @transaction.atomic
-def track_cycle_set(*, actor: User, track: Track, topics: Sequence[Topic]) -> None:
-    """Replace the track's topic cycle (configuration, not clinical data)."""
+def track_cycle_set(
+    *,
+    actor: User,
+    track: Track,
+    topics: Sequence[Topic],
+    base_version: int | None = None,
+) -> None:
+    """Replace the track's topic cycle (configuration, not clinical data: sessions
+    already generated keep their topic; the next generation follows the new order).
+    With `base_version`, refused when someone changed the track meanwhile."""
     _require(actor, Perm.SCHEDULE_CONFIGURE, track.program, "setting up tracks")
+    locked = Track.objects.select_for_update().get(pk=track.pk)
+    if base_version is not None and locked.version != base_version:
+        raise VersionConflict("track")
+    foreign = [t for t in topics if t.organization_id != track.program.site.organization_id]
+    if foreign:
+        raise ScheduleInvalid({"topics": "Choose topics from your organization's curriculum."})
+    if base_version is not None:
+        locked.version += 1
+        locked.save(update_fields=["version", "updated_at"])
+        track.version = locked.version
     TrackTopic.objects.filter(track=track).delete()
     TrackTopic.objects.bulk_create(
         [TrackTopic(track=track, topic=t, position=i) for i, t in enumerate(topics)]
@@ -342,11 +393,32 @@ def track_cycle_set(*, actor: User, track: Track, topics: Sequence[Topic]) -> No
 
 @transaction.atomic
 def closure_create(
-    *, actor: User, organization: Organization, on: date, name: str, site: Site | None = None
+    *,
+    actor: User,
+    organization: Organization,
+    on: date,
+    name: str,
+    site: Site | None = None,
+    submission_token: UUID | None = None,
 ) -> Closure:
     if not actor.has_perm_code(Perm.SCHEDULE_CONFIGURE) or organization.pk != actor.org_id:
         raise ServiceError(ErrorCode.NOT_ALLOWED, "Your role does not allow recording closures.")
-    closure = Closure.objects.create(organization=organization, site=site, on=on, name=name)
+    if receipt := _receipt(actor, submission_token, "closure"):
+        return Closure.objects.get(public_id=receipt.object_public_id)
+    errors: dict[str, str] = {}
+    if not name.strip():
+        errors["name"] = "Name the closure (for example the holiday)."
+    if site is not None and site.organization_id != organization.pk:
+        errors["site"] = "Choose one of your organization's sites."
+    same_day = Closure.objects.filter(organization=organization, on=on)
+    if same_day.filter(site__isnull=True).exists() or (
+        same_day.filter(site=site).exists() if site is not None else same_day.exists()
+    ):
+        errors["on"] = "A closure already covers this date."
+    if errors:
+        raise ScheduleInvalid(errors)
+    closure = Closure.objects.create(organization=organization, site=site, on=on, name=name.strip())
+    _store_receipt(actor, submission_token, "closure", closure.public_id)
     audit_record(
         actor=actor, action=AuditAction.CREATE, object_type="closure", object_id=closure.public_id
     )
@@ -479,6 +551,8 @@ def template_generate(
         raise ServiceError(ErrorCode.NOT_FOUND, "No such template.")
     track = template.track
     _require(actor, Perm.SCHEDULE_CONFIGURE, track.program, "generating sessions")
+    if not template.is_active:
+        raise ScheduleInvalid({"through": "This template is retired; it generates nothing."})
     start = max(today, template.valid_from)
     if template.generated_through is not None:
         start = max(start, template.generated_through + timedelta(days=1))
@@ -872,6 +946,17 @@ def waitlist_add(
     if episode is None or episode.program_id != track.program_id:
         raise ScheduleInvalid({"track": "Choose a track of the patient's program."})
     _require(actor, Perm.SCHEDULE_MANAGE, episode.program, "managing waitlists")
+    errors: dict[str, str] = {}
+    if not episode.is_open:
+        errors["episode"] = "The episode is closed; open a new one to enrol the patient."
+    if Enrolment.objects.filter(episode=episode, ended_on__isnull=True).exists():
+        errors["track"] = "The patient is already in a track; change track instead."
+    elif WaitlistEntry.objects.filter(
+        episode=episode, track=track, status=WaitlistEntry.Status.WAITING
+    ).exists():
+        errors["track"] = f"The patient is already on the {track.name} waitlist."
+    if errors:
+        raise ScheduleInvalid(errors)
     entry = WaitlistEntry.objects.create(
         track=track,
         patient=access.patient,
@@ -1315,3 +1400,432 @@ def tracks_counts(tracks: Iterable[Track], on: date) -> dict[int, int]:
         .annotate(n=Count("id"))
     )
     return {r["track_id"]: r["n"] for r in rows}
+
+
+# --- editing rooms, tracks and templates ---------------------------------------------
+
+
+@transaction.atomic
+def room_update(
+    *,
+    actor: User,
+    room_public_id: UUID,
+    name: str,
+    capacity: int,
+    is_active: bool,
+    base_version: int,
+) -> Room:
+    """Rename a room, change its seats or take it out of use. Sessions already booked
+    in it keep their own capacity; a new capacity applies to new templates and sessions."""
+    room = (
+        Room.objects.select_for_update(of=("self",))
+        .select_related("site")
+        .filter(public_id=room_public_id, site__organization_id=actor.org_id)
+        .first()
+    )
+    if room is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, "No such room.")
+    _require_site(actor, room.site)
+    if room.version != base_version:
+        raise VersionConflict("room")
+    name = name.strip()
+    errors: dict[str, str] = {}
+    if capacity < 1:
+        errors["capacity"] = "A room seats at least one person."
+    if Room.objects.filter(site=room.site, name=name).exclude(pk=room.pk).exists():
+        errors["name"] = "This site already has a room with that name."
+    if errors:
+        raise ScheduleInvalid(errors)
+    changed = [
+        f
+        for f, new in (("name", name), ("capacity", capacity), ("is_active", is_active))
+        if getattr(room, f) != new
+    ]
+    room.name, room.capacity, room.is_active = name, capacity, is_active
+    room.version += 1
+    room.save()
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        object_type="room",
+        object_id=room.public_id,
+        detail={"fields": changed},
+    )
+    return room
+
+
+def _locked_track(actor: User, public_id: UUID) -> Track:
+    track = (
+        Track.objects.select_for_update(of=("self",))
+        .select_related("program__site")
+        .filter(public_id=public_id, program__site__organization_id=actor.org_id)
+        .first()
+    )
+    if track is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, "No such track.")
+    return track
+
+
+@transaction.atomic
+def track_update(
+    *, actor: User, track_public_id: UUID, data: TrackInput, is_active: bool, base_version: int
+) -> Track:
+    """Change a track's days, hours, minimums, group size or typical length. Refused when
+    an active weekly template would fall outside the new days or hours (change or retire
+    the template first). Sessions already generated are not moved."""
+    track = _locked_track(actor, track_public_id)
+    _require(actor, Perm.SCHEDULE_CONFIGURE, track.program, "setting up tracks")
+    if track.version != base_version:
+        raise VersionConflict("track")
+    errors = _track_problems(data)
+    if Track.objects.filter(program=track.program, name=data.name).exclude(pk=track.pk).exists():
+        errors["name"] = "This program already has a track with that name."
+    days = rules.parse_weekdays(data.weekdays)
+    for template in SessionTemplate.objects.filter(track=track, is_active=True):
+        if "weekdays" not in errors and not rules.parse_weekdays(template.weekdays) <= days:
+            errors["weekdays"] = (
+                f"The weekly template {template.name} meets on "
+                f"{rules.weekdays_text(template.weekdays)}; change or retire it first."
+            )
+        if "day_start" not in errors and (
+            template.start_time < data.day_start or template.end_time > data.day_end
+        ):
+            errors["day_start"] = (
+                f"The weekly template {template.name} runs {template.start_time:%H:%M} to "
+                f"{template.end_time:%H:%M}; change or retire it first."
+            )
+    if errors:
+        raise ScheduleInvalid(errors)
+    changed = [f for f, new in data.__dict__.items() if getattr(track, f) != new]
+    if track.is_active != is_active:
+        changed.append("is_active")
+    for f, new in data.__dict__.items():
+        setattr(track, f, new)
+    track.is_active = is_active
+    track.version += 1
+    track.save()
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        object_type="track",
+        object_id=track.public_id,
+        detail={"fields": changed},
+    )
+    return track
+
+
+def _locked_template(actor: User, public_id: UUID) -> SessionTemplate:
+    template = (
+        SessionTemplate.objects.select_for_update(of=("self",))
+        .select_related("track__program__site", "room", "facilitator", "co_facilitator", "topic")
+        .filter(public_id=public_id, track__program__site__organization_id=actor.org_id)
+        .first()
+    )
+    if template is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, "No such template.")
+    return template
+
+
+@transaction.atomic
+def template_update(
+    *, actor: User, template_public_id: UUID, data: TemplateInput, base_version: int
+) -> SessionTemplate:
+    """Change a weekly template. Sessions it already generated stay as they are
+    (reschedule or cancel them one by one); the next generation uses the new values."""
+    template = _locked_template(actor, template_public_id)
+    track = template.track
+    _require(actor, Perm.SCHEDULE_CONFIGURE, track.program, "setting up weekly templates")
+    if template.version != base_version:
+        raise VersionConflict("weekly template")
+    if not template.is_active:
+        raise ScheduleInvalid({"name": "This template is retired; create a new one."})
+    if errors := _template_problems(track, data):
+        raise ScheduleInvalid(errors)
+    changed = [f for f, new in data.__dict__.items() if getattr(template, f) != new]
+    for f, new in data.__dict__.items():
+        setattr(template, f, new)
+    template.version += 1
+    template.save()
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        object_type="session_template",
+        object_id=template.public_id,
+        detail={"fields": changed},
+    )
+    return template
+
+
+def _cancel_sessions(
+    sessions: Sequence[GroupSession], *, actor: User, reason: str, now: datetime
+) -> None:
+    """Cancel scheduled sessions as cancelled by the program, with a history row each
+    (a fixed number of queries for any number of sessions)."""
+    ids = [s.pk for s in sessions]
+    if not ids:
+        return
+    GroupSession.objects.filter(pk__in=ids).update(
+        status=SessionStatus.CANCELLED,
+        cancelled_by=CancelledBy.PROGRAM,
+        cancel_reason=reason,
+        version=F("version") + 1,
+        updated_at=now,
+    )
+    Occupancy.objects.filter(session_id__in=ids).update(is_active=False)
+    ScheduleChange.objects.bulk_create(
+        [
+            ScheduleChange(
+                session=s,
+                kind=ScheduleChange.Kind.CANCELLED,
+                cancelled_by=CancelledBy.PROGRAM,
+                from_starts_at=s.starts_at,
+                from_ends_at=s.ends_at,
+                reason=reason,
+                changed_by=actor,
+                changed_at=now,
+            )
+            for s in sessions
+        ]
+    )
+
+
+@transaction.atomic
+def template_retire(
+    *,
+    actor: User,
+    template_public_id: UUID,
+    last_day: date,
+    cancel_later: bool,
+    reason: str,
+    base_version: int,
+    now: datetime,
+) -> tuple[SessionTemplate, int]:
+    """Stop a weekly template after `last_day`. Nothing is deleted: the template stays
+    (inactive) with the sessions it generated; with `cancel_later` its scheduled sessions
+    after `last_day` are cancelled by the program, each with a history row.
+    Returns the template and how many sessions were cancelled."""
+    template = _locked_template(actor, template_public_id)
+    _require(actor, Perm.SCHEDULE_CONFIGURE, template.track.program, "retiring weekly templates")
+    if template.version != base_version:
+        raise VersionConflict("weekly template")
+    errors: dict[str, str] = {}
+    if not template.is_active:
+        errors["last_day"] = "This template is already retired."
+    elif last_day < template.valid_from - timedelta(days=1):
+        errors["last_day"] = "The last day cannot be before the template started."
+    if cancel_later and not reason.strip():
+        errors["reason"] = "Give the reason for cancelling the later sessions."
+    if errors:
+        raise ScheduleInvalid(errors)
+    later = list(
+        GroupSession.objects.select_for_update()
+        .filter(template=template, on__gt=last_day, status=SessionStatus.SCHEDULED)
+        .order_by("on")
+    )
+    if later and not cancel_later:
+        raise ScheduleInvalid(
+            {
+                "cancel_later": f"{len(later)} sessions were generated after that day; "
+                "tick the box to cancel them, or choose a later last day."
+            }
+        )
+    _cancel_sessions(later, actor=actor, reason=reason.strip(), now=now)
+    template.is_active = False
+    template.valid_until = last_day
+    template.version += 1
+    template.save()
+    audit_record(
+        actor=actor,
+        action=AuditAction.STATUS_CHANGE,
+        object_type="session_template",
+        object_id=template.public_id,
+        detail={"to": "retired", "last_day": last_day.isoformat(), "cancelled": len(later)},
+    )
+    return template, len(later)
+
+
+# --- closures after sessions were generated -----------------------------------------------
+
+
+def closure_sessions(closure: Closure, program_ids: Iterable[int]) -> list[GroupSession]:
+    """Scheduled group sessions on a closure's date in the given programs (at its site,
+    or anywhere for an organization-wide closure), 1 query."""
+    qs = GroupSession.objects.filter(
+        on=closure.on,
+        status=SessionStatus.SCHEDULED,
+        program_id__in=list(program_ids),
+        program__site__organization_id=closure.organization_id,
+    )
+    if closure.site_id is not None:
+        qs = qs.filter(program__site_id=closure.site_id)
+    return list(
+        qs.select_related("track", "room", "facilitator", "program").order_by("starts_at", "id")
+    )
+
+
+@transaction.atomic
+def closure_cancel_sessions(
+    *, actor: User, closure_public_id: UUID, reason: str, now: datetime
+) -> int:
+    """Cancel, as cancelled by the program, the scheduled sessions of the actor's
+    programs on a closure's date (each with a history row). Returns how many."""
+    if not actor.has_perm_code(Perm.SCHEDULE_CONFIGURE):
+        raise ServiceError(ErrorCode.NOT_ALLOWED, "Your role does not allow recording closures.")
+    closure = Closure.objects.filter(
+        public_id=closure_public_id, organization_id=actor.org_id
+    ).first()
+    if closure is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, "No such closure.")
+    program_ids = ProgramMembership.objects.filter(user=actor).values_list("program_id", flat=True)
+    ids = [s.pk for s in closure_sessions(closure, program_ids)]
+    sessions = list(
+        GroupSession.objects.select_for_update()
+        .filter(pk__in=ids, status=SessionStatus.SCHEDULED)
+        .order_by("starts_at", "id")
+    )
+    reason = reason.strip() or f"Closed: {closure.name}"
+    _cancel_sessions(sessions, actor=actor, reason=reason, now=now)
+    audit_record(
+        actor=actor,
+        action=AuditAction.STATUS_CHANGE,
+        object_type="closure_sessions",
+        object_id=closure.public_id,
+        detail={"cancelled": len(sessions)},
+    )
+    return len(sessions)
+
+
+# --- waitlist ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EnrolOutcome:
+    """What an enrolment request did: enrolled, or waitlisted because the track is full."""
+
+    enrolment: Enrolment | None
+    waitlist_entry: WaitlistEntry | None
+
+
+def places_free(track: Track, on: date) -> int:
+    return max(0, track.max_group_size - track_count_on(track, on))
+
+
+@transaction.atomic
+def enrolment_request(
+    *,
+    actor: User,
+    access: PatientAccess,
+    episode_public_id: UUID,
+    track: Track,
+    start_on: date,
+    submission_token: UUID | None = None,
+) -> EnrolOutcome:
+    """Enrol a patient, or, when the track is full, put them on its waitlist instead
+    (position = order of joining). A repeated submission returns the first outcome."""
+    if receipt := _receipt(actor, submission_token, "enrolment"):
+        return EnrolOutcome(Enrolment.objects.get(public_id=receipt.object_public_id), None)
+    if receipt := _receipt(actor, submission_token, "waitlist_entry"):
+        return EnrolOutcome(None, WaitlistEntry.objects.get(public_id=receipt.object_public_id))
+    # Lock the track row so two requests for its last place queue up.
+    Track.objects.select_for_update().filter(pk=track.pk).first()
+    if track_count_on(track, start_on) < track.max_group_size:
+        enrolment = enrolment_create(
+            actor=actor,
+            access=access,
+            episode_public_id=episode_public_id,
+            track=track,
+            start_on=start_on,
+            submission_token=submission_token,
+        )
+        return EnrolOutcome(enrolment, None)
+    entry = waitlist_add(
+        actor=actor,
+        access=access,
+        episode_public_id=episode_public_id,
+        track=track,
+        wanted_from=start_on,
+    )
+    _store_receipt(actor, submission_token, "waitlist_entry", entry.public_id)
+    return EnrolOutcome(None, entry)
+
+
+def _locked_entry(actor: User, entry_public_id: UUID) -> WaitlistEntry:
+    entry = (
+        WaitlistEntry.objects.select_for_update(of=("self",))
+        .select_related("track__program__site", "patient", "episode")
+        .filter(public_id=entry_public_id, track__program__site__organization_id=actor.org_id)
+        .first()
+    )
+    if entry is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, "No such waitlist entry.")
+    return entry
+
+
+@transaction.atomic
+def waitlist_enrol(
+    *,
+    actor: User,
+    access: PatientAccess,
+    entry_public_id: UUID,
+    start_on: date,
+    now: datetime,
+    submission_token: UUID | None = None,
+) -> Enrolment:
+    """Enrol the first waiting patient of a track once a place is free (one click)."""
+    if receipt := _receipt(actor, submission_token, "enrolment"):
+        return Enrolment.objects.get(public_id=receipt.object_public_id)
+    entry = _locked_entry(actor, entry_public_id)
+    if entry.patient_id != access.patient.pk:
+        raise ServiceError(ErrorCode.NOT_FOUND, "No such waitlist entry.")
+    track = entry.track
+    _require(actor, Perm.SCHEDULE_MANAGE, track.program, "enrolling patients")
+    if entry.status != WaitlistEntry.Status.WAITING:
+        raise ScheduleInvalid({"entry": "This patient is no longer waiting."})
+    first = (
+        WaitlistEntry.objects.filter(track=track, status=WaitlistEntry.Status.WAITING)
+        .order_by("created_at", "id")
+        .first()
+    )
+    if first is not None and first.pk != entry.pk:
+        raise ScheduleInvalid({"entry": "Someone else is ahead on the waitlist."})
+    enrolment = enrolment_create(
+        actor=actor,
+        access=access,
+        episode_public_id=entry.episode.public_id,
+        track=track,
+        start_on=max(start_on, entry.wanted_from),
+        submission_token=submission_token,
+    )
+    WaitlistEntry.objects.filter(pk=entry.pk).update(
+        status=WaitlistEntry.Status.ENROLLED, enrolment=enrolment, closed_at=now, closed_by=actor
+    )
+    return enrolment
+
+
+@transaction.atomic
+def waitlist_remove(
+    *, actor: User, access: PatientAccess, entry_public_id: UUID, reason: str, now: datetime
+) -> WaitlistEntry:
+    """Take a patient off a waitlist (the entry stays, marked removed, with the reason)."""
+    entry = _locked_entry(actor, entry_public_id)
+    if entry.patient_id != access.patient.pk:
+        raise ServiceError(ErrorCode.NOT_FOUND, "No such waitlist entry.")
+    _require(actor, Perm.SCHEDULE_MANAGE, entry.track.program, "managing waitlists")
+    if entry.status != WaitlistEntry.Status.WAITING:
+        raise ScheduleInvalid({"reason": "This patient is no longer waiting."})
+    if not reason.strip():
+        raise ScheduleInvalid({"reason": "Give the reason for taking the patient off."})
+    entry.status = WaitlistEntry.Status.REMOVED
+    entry.close_reason = reason.strip()[:200]
+    entry.closed_at, entry.closed_by = now, actor
+    entry.save()
+    audit_record(
+        actor=actor,
+        action=AuditAction.STATUS_CHANGE,
+        patient=access.patient,
+        object_type="waitlist_entry",
+        object_id=entry.public_id,
+        break_glass=access.via_break_glass,
+        detail={"to": "removed"},
+    )
+    return entry

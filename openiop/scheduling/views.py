@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
@@ -21,6 +21,7 @@ from openiop.audit.services import AuditEntry, audit_record, audit_record_many
 from openiop.core.errors import ServiceError
 from openiop.core.http import actor_of, form_error, now, today
 from openiop.episodes.models import Episode
+from openiop.organizations.models import Site
 from openiop.patients.models import Patient
 from openiop.patients.selectors import PatientAccess, patient_get_for_user
 from openiop.scheduling import calendar, forms, rules, selectors, services
@@ -31,6 +32,7 @@ from openiop.scheduling.models import (
     Enrolment,
     GroupSession,
     ScheduleChange,
+    WaitlistEntry,
 )
 
 
@@ -339,7 +341,10 @@ def track_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             track = services.track_create(
-                actor=actor, program=form.cleaned_data["program"], data=form.track_input()
+                actor=actor,
+                program=form.cleaned_data["program"],
+                data=form.track_input(),
+                submission_token=form.cleaned_data["submission_token"],
             )
         except ServiceError as error:
             _errors(form, error)
@@ -373,6 +378,8 @@ def track_detail(request: HttpRequest, track_id: UUID) -> HttpResponse:
             "templates": selectors.templates_of(track),
             "cycle": list(track.cycle.select_related("topic")),
             "enrolled": services.tracks_counts([track], day).get(track.pk, 0),
+            "free": services.places_free(track, day),
+            "waiting": selectors.waitlist_counts([track]).get(track.pk, 0),
             "due": due,
             "today": day,
             "can_configure": actor.has_perm_code(Perm.SCHEDULE_CONFIGURE),
@@ -617,22 +624,30 @@ def enrol(request: HttpRequest, patient_id: UUID) -> HttpResponse:
         request.POST or None, episodes=episodes, tracks=tracks, initial={"start_on": today()}
     )
     if request.method == "POST" and form.is_valid():
+        track = form.cleaned_data["track"]
         try:
-            services.enrolment_create(
+            outcome = services.enrolment_request(
                 actor=actor,
                 access=access,
                 episode_public_id=UUID(form.cleaned_data["episode"]),
-                track=form.cleaned_data["track"],
+                track=track,
                 start_on=form.cleaned_data["start_on"],
                 submission_token=form.cleaned_data["submission_token"],
             )
         except ServiceError as error:
             _errors(form, error)
         else:
-            messages.success(
-                request,
-                "Enrolled: the patient is on every session of the track from the start date.",
-            )
+            if outcome.waitlist_entry is not None:
+                messages.warning(
+                    request,
+                    f"{track.name} is full ({track.max_group_size} places): the patient is "
+                    "on its waitlist and can be enrolled with one click when a place frees.",
+                )
+            else:
+                messages.success(
+                    request,
+                    "Enrolled: the patient is on every session of the track from the start date.",
+                )
             return redirect(reverse("patients:chart", args=[patient_id]) + "#schedule")
     return render(
         request,
@@ -914,6 +929,7 @@ def topics(request: HttpRequest) -> HttpResponse:
                     credentials_accepted=d["credentials_accepted"],
                     pin_anchor=d["pin_anchor"] or "",
                     pin_days=d["pin_days"],
+                    submission_token=d["submission_token"],
                 )
             except ServiceError as error:
                 _errors(form, error)
@@ -925,4 +941,508 @@ def topics(request: HttpRequest) -> HttpResponse:
         "scheduling/topics.html",
         {"topics": list(selectors.topics_for(actor)), "form": form},
         status=_status(form) if form is not None else 200,
+    )
+
+
+# --- rooms, closures -----------------------------------------------------------------
+
+
+def _sites_for(actor: User) -> Any:
+    return Site.objects.filter(programs__memberships__user=actor).distinct().order_by("name")
+
+
+def _with_version(form_class: Any, request: HttpRequest, version: int, **kwargs: Any) -> Any:
+    """Rebind the user's entries to the version now saved, after a conflict, so a second
+    save is a deliberate overwrite of what they were shown."""
+    data = request.POST.copy()
+    data["version"] = str(version)
+    form = form_class(data, **kwargs)
+    form.is_valid()
+    return form
+
+
+@staff(Perm.SCHEDULE_CONFIGURE)
+def rooms(request: HttpRequest) -> HttpResponse:
+    actor = actor_of(request)
+    form = forms.RoomForm(request.POST or None, sites=_sites_for(actor))
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            services.room_create(
+                actor=actor,
+                site=d["site"],
+                name=d["name"],
+                capacity=d["capacity"],
+                submission_token=d["submission_token"],
+            )
+        except ServiceError as error:
+            _errors(form, error)
+        else:
+            messages.success(request, "Room added.")
+            return redirect("scheduling:rooms")
+    return render(
+        request,
+        "scheduling/rooms.html",
+        {"rooms": list(selectors.rooms_configurable(actor)), "form": form},
+        status=_status(form),
+    )
+
+
+@staff(Perm.SCHEDULE_CONFIGURE)
+def room_edit(request: HttpRequest, room_id: UUID) -> HttpResponse:
+    actor = actor_of(request)
+    room = selectors.rooms_configurable(actor).filter(public_id=room_id).first()
+    if room is None:
+        raise Http404("No such room.")
+    initial = {
+        "name": room.name,
+        "capacity": room.capacity,
+        "is_active": room.is_active,
+        "version": room.version,
+    }
+    form = forms.RoomEditForm(request.POST or None, initial=initial)
+    saved = None
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            services.room_update(
+                actor=actor,
+                room_public_id=room.public_id,
+                name=d["name"],
+                capacity=d["capacity"],
+                is_active=d["is_active"],
+                base_version=d["version"],
+            )
+        except services.VersionConflict as error:
+            room.refresh_from_db()
+            form = _with_version(forms.RoomEditForm, request, room.version)
+            form_error(form, error)
+            saved = [
+                ("Name", room.name),
+                ("Seats", room.capacity),
+                ("In use", "yes" if room.is_active else "no"),
+            ]
+        except ServiceError as error:
+            _errors(form, error)
+        else:
+            messages.success(request, "Room saved.")
+            return redirect("scheduling:rooms")
+    return render(
+        request,
+        "scheduling/form.html",
+        {
+            "form": form,
+            "title": f"Room: {room.name}",
+            "saved": saved,
+            "back": reverse("scheduling:rooms"),
+            "intro": "Sessions already booked keep their own capacity; "
+            "a new number of seats applies to new templates and sessions.",
+        },
+        status=_status(form),
+    )
+
+
+@staff(Perm.SCHEDULE_CONFIGURE)
+def closures(request: HttpRequest) -> HttpResponse:
+    actor = actor_of(request)
+    form = forms.ClosureForm(request.POST or None, sites=_sites_for(actor))
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            closure = services.closure_create(
+                actor=actor,
+                organization=actor.organization,  # type: ignore[arg-type]
+                on=d["on"],
+                name=d["name"],
+                site=d["site"],
+                submission_token=d["submission_token"],
+            )
+        except ServiceError as error:
+            _errors(form, error)
+        else:
+            messages.success(request, "Closure recorded: new sessions will skip that day.")
+            return redirect("scheduling:closure", closure_id=closure.public_id)
+    return render(
+        request,
+        "scheduling/closures.html",
+        {
+            "closures": list(selectors.closures_for(actor, since=today() - timedelta(days=31))),
+            "form": form,
+        },
+        status=_status(form),
+    )
+
+
+@staff(Perm.SCHEDULE_CONFIGURE)
+def closure_detail(request: HttpRequest, closure_id: UUID) -> HttpResponse:
+    actor = actor_of(request)
+    closure = (
+        Closure.objects.filter(public_id=closure_id, organization_id=actor.org_id)
+        .select_related("site")
+        .first()
+    )
+    if closure is None:
+        raise Http404("No such closure.")
+    form = forms.ClosureCancelForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            count = services.closure_cancel_sessions(
+                actor=actor,
+                closure_public_id=closure.public_id,
+                reason=form.cleaned_data["reason"],
+                now=now(),
+            )
+        except ServiceError as error:
+            _errors(form, error)
+        else:
+            messages.success(
+                request,
+                f"{count} session{'s' if count != 1 else ''} cancelled by the program; "
+                "they do not count against anyone's attendance.",
+            )
+            return redirect("scheduling:closure", closure_id=closure.public_id)
+    sessions = services.closure_sessions(closure, selectors.member_program_ids(actor))
+    return render(
+        request,
+        "scheduling/closure.html",
+        {"closure": closure, "sessions": sessions, "form": form},
+        status=_status(form),
+    )
+
+
+# --- editing tracks, their cycle and templates ----------------------------------------------
+
+
+def _track_saved(track: Any) -> list[tuple[str, Any]]:
+    return [
+        ("Name", track.name),
+        ("Days", rules.weekdays_text(track.weekdays)),
+        ("Hours", f"{track.day_start:%H:%M} to {track.day_end:%H:%M}"),
+        ("Minimum per week", f"{track.min_hours_per_week} h on {track.min_days_per_week} days"),
+        ("Most per group", track.max_group_size),
+        ("Typical weeks", track.typical_weeks),
+        ("In use", "yes" if track.is_active else "no"),
+    ]
+
+
+@staff(Perm.SCHEDULE_CONFIGURE)
+def track_edit(request: HttpRequest, track_id: UUID) -> HttpResponse:
+    actor = actor_of(request)
+    track = selectors.track_get(actor=actor, public_id=track_id)
+    if track is None:
+        raise Http404("No such track.")
+    initial = {
+        "name": track.name,
+        "kind": track.kind,
+        "population": track.population,
+        "weekdays": list(track.weekdays),
+        "day_start": track.day_start,
+        "day_end": track.day_end,
+        "min_hours_per_week": track.min_hours_per_week,
+        "min_days_per_week": track.min_days_per_week,
+        "max_group_size": track.max_group_size,
+        "typical_weeks": track.typical_weeks,
+        "is_active": track.is_active,
+        "version": track.version,
+    }
+    form = forms.TrackEditForm(request.POST or None, initial=initial)
+    saved = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.track_update(
+                actor=actor,
+                track_public_id=track.public_id,
+                data=form.track_input(),
+                is_active=form.cleaned_data["is_active"],
+                base_version=form.cleaned_data["version"],
+            )
+        except services.VersionConflict as error:
+            track.refresh_from_db()
+            form = _with_version(forms.TrackEditForm, request, track.version)
+            form_error(form, error)
+            saved = _track_saved(track)
+        except ServiceError as error:
+            _errors(form, error)
+        else:
+            messages.success(request, "Track saved.")
+            return redirect("scheduling:track", track_id=track.public_id)
+    return render(
+        request,
+        "scheduling/form.html",
+        {
+            "form": form,
+            "title": f"Edit track: {track.name}",
+            "track": track,
+            "saved": saved,
+            "back": reverse("scheduling:track", args=[track.public_id]),
+            "intro": "Sessions already generated are not moved; weekly templates must fit "
+            "the track's days and hours.",
+        },
+        status=_status(form),
+    )
+
+
+@staff(Perm.SCHEDULE_CONFIGURE)
+def track_cycle(request: HttpRequest, track_id: UUID) -> HttpResponse:
+    actor = actor_of(request)
+    track = selectors.track_get(actor=actor, public_id=track_id)
+    if track is None:
+        raise Http404("No such track.")
+    topics = list(selectors.topics_for(actor).filter(is_active=True))
+    current = {c.topic_id: c.position + 1 for c in track.cycle.all()}
+    initial: dict[str, Any] = {"version": track.version}
+    initial.update({f"pos_{t.public_id.hex}": current.get(t.pk) for t in topics})
+    form = forms.CycleForm(request.POST or None, topics=topics, initial=initial)
+    saved = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.track_cycle_set(
+                actor=actor,
+                track=track,
+                topics=form.ordered_topics(),
+                base_version=form.cleaned_data["version"],
+            )
+        except services.VersionConflict as error:
+            track.refresh_from_db()
+            form = _with_version(forms.CycleForm, request, track.version, topics=topics)
+            form_error(form, error)
+            saved = [
+                (f"{c.position + 1}.", c.topic.name) for c in track.cycle.select_related("topic")
+            ]
+        except ServiceError as error:
+            _errors(form, error)
+        else:
+            messages.success(
+                request, "Topic cycle saved; sessions generated from now on follow it."
+            )
+            return redirect("scheduling:track", track_id=track.public_id)
+    return render(
+        request,
+        "scheduling/form.html",
+        {
+            "form": form,
+            "title": f"Topic cycle of {track.name}",
+            "track": track,
+            "saved": saved,
+            "back": reverse("scheduling:track", args=[track.public_id]),
+            "intro": "Number the topics in the order sessions take them (1 first); leave a "
+            "topic blank to leave it out. Sessions already generated keep their topic.",
+        },
+        status=_status(form),
+    )
+
+
+def _template_for(actor: User, template_id: UUID) -> Any:
+    template = (
+        selectors.templates_qs_for(actor)
+        .select_related("track__program", "room", "facilitator", "co_facilitator", "topic")
+        .filter(public_id=template_id)
+        .first()
+    )
+    if template is None:
+        raise Http404("No such template.")
+    return template
+
+
+@staff(Perm.SCHEDULE_CONFIGURE)
+def template_edit(request: HttpRequest, template_id: UUID) -> HttpResponse:
+    actor = actor_of(request)
+    template = _template_for(actor, template_id)
+    track = template.track
+    initial = {
+        "name": template.name,
+        "weekdays": list(template.weekdays),
+        "start_time": template.start_time,
+        "end_time": template.end_time,
+        "room": template.room,
+        "capacity": template.capacity,
+        "facilitator": template.facilitator,
+        "co_facilitator": template.co_facilitator,
+        "topic": template.topic,
+        "valid_from": template.valid_from,
+        "valid_until": template.valid_until,
+        "version": template.version,
+    }
+    choices = _slot_choices(actor, track)
+    form = forms.TemplateEditForm(request.POST or None, initial=initial, **choices)
+    saved = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.template_update(
+                actor=actor,
+                template_public_id=template.public_id,
+                data=form.template_input(),
+                base_version=form.cleaned_data["version"],
+            )
+        except services.VersionConflict as error:
+            template.refresh_from_db()
+            form = _with_version(forms.TemplateEditForm, request, template.version, **choices)
+            form_error(form, error)
+            saved = [
+                ("Name", template.name),
+                ("Days", rules.weekdays_text(template.weekdays)),
+                ("Time", f"{template.start_time:%H:%M} to {template.end_time:%H:%M}"),
+                ("Room", template.room.name),
+                ("Capacity", template.capacity),
+                ("Facilitator", template.facilitator.display_name),
+            ]
+        except ServiceError as error:
+            _errors(form, error)
+        else:
+            messages.success(
+                request,
+                "Template saved. Sessions already generated are unchanged; "
+                "the next generation uses the new values.",
+            )
+            return redirect("scheduling:track", track_id=track.public_id)
+    return render(
+        request,
+        "scheduling/form.html",
+        {
+            "form": form,
+            "title": f"Edit weekly template: {template.name}",
+            "track": track,
+            "saved": saved,
+            "back": reverse("scheduling:track", args=[track.public_id]),
+            "intro": "Sessions already generated are not changed (reschedule or cancel them "
+            "one by one); templates are retired, never deleted.",
+        },
+        status=_status(form),
+    )
+
+
+@staff(Perm.SCHEDULE_CONFIGURE)
+def template_retire(request: HttpRequest, template_id: UUID) -> HttpResponse:
+    actor = actor_of(request)
+    template = _template_for(actor, template_id)
+    form = forms.RetireTemplateForm(
+        request.POST or None, initial={"last_day": today(), "version": template.version}
+    )
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            _, count = services.template_retire(
+                actor=actor,
+                template_public_id=template.public_id,
+                last_day=d["last_day"],
+                cancel_later=d["cancel_later"],
+                reason=d["reason"],
+                base_version=d["version"],
+                now=now(),
+            )
+        except ServiceError as error:
+            _errors(form, error)
+        else:
+            messages.success(
+                request, f"Template retired; {count} later sessions cancelled by the program."
+            )
+            return redirect("scheduling:track", track_id=template.track.public_id)
+    return render(
+        request,
+        "scheduling/form.html",
+        {
+            "form": form,
+            "title": f"Retire weekly template: {template.name}",
+            "track": template.track,
+            "submit": "Retire template",
+            "back": reverse("scheduling:track", args=[template.track.public_id]),
+            "intro": "The template and the sessions it generated stay on record; it "
+            "generates nothing after its last day.",
+        },
+        status=_status(form),
+    )
+
+
+# --- waitlist ------------------------------------------------------------------------------
+
+
+@staff(Perm.PATIENT_VIEW)
+def track_waitlist(request: HttpRequest, track_id: UUID) -> HttpResponse:
+    actor = actor_of(request)
+    track = selectors.track_get(actor=actor, public_id=track_id)
+    if track is None:
+        raise Http404("No such track.")
+    rows = selectors.waitlist_of(track)
+    _audit_patients_listed(actor, [r.entry.patient for r in rows], "waitlist", track.public_id)
+    return render(
+        request,
+        "scheduling/waitlist.html",
+        {
+            "track": track,
+            "rows": rows,
+            "free": services.places_free(track, today()),
+            "today": today(),
+            "can_manage": actor.has_perm_code(Perm.SCHEDULE_MANAGE),
+            "token": uuid4(),
+            "remove_form": forms.WaitlistRemoveForm(),
+        },
+    )
+
+
+def _entry_access(request: HttpRequest, entry_id: UUID) -> tuple[Any, PatientAccess]:
+    actor = actor_of(request)
+    entry = (
+        WaitlistEntry.objects.filter(public_id=entry_id, track__program__memberships__user=actor)
+        .select_related("track", "patient")
+        .first()
+    )
+    if entry is None:
+        raise Http404("No such waitlist entry.")
+    return entry, _access(request, entry.patient.public_id, "waitlist")
+
+
+@staff(Perm.SCHEDULE_MANAGE)
+def waitlist_enrol(request: HttpRequest, entry_id: UUID) -> HttpResponse:
+    if request.method != "POST":
+        return HttpResponse(status=405)
+    entry, access = _entry_access(request, entry_id)
+    try:
+        token = UUID(request.POST.get("submission_token", ""))
+    except ValueError:
+        token = None
+    try:
+        services.waitlist_enrol(
+            actor=actor_of(request),
+            access=access,
+            entry_public_id=entry.public_id,
+            start_on=today(),
+            now=now(),
+            submission_token=token,
+        )
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Enrolled from the waitlist: on every session from today.")
+    return redirect("scheduling:waitlist", track_id=entry.track.public_id)
+
+
+@staff(Perm.SCHEDULE_MANAGE)
+def waitlist_remove(request: HttpRequest, entry_id: UUID) -> HttpResponse:
+    entry, access = _entry_access(request, entry_id)
+    form = forms.WaitlistRemoveForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.waitlist_remove(
+                actor=actor_of(request),
+                access=access,
+                entry_public_id=entry.public_id,
+                reason=form.cleaned_data["reason"],
+                now=now(),
+            )
+        except ServiceError as error:
+            _errors(form, error)
+        else:
+            messages.success(request, "Taken off the waitlist.")
+            return redirect("scheduling:waitlist", track_id=entry.track.public_id)
+    return render(
+        request,
+        "scheduling/form.html",
+        {
+            "form": form,
+            "title": f"Take off the {entry.track.name} waitlist",
+            "patient": access.patient,
+            "submit": "Take off the waitlist",
+            "back": reverse("scheduling:waitlist", args=[entry.track.public_id]),
+        },
+        status=_status(form),
     )
