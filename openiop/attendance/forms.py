@@ -10,8 +10,15 @@ from uuid import UUID
 from django import forms
 from django.http import QueryDict
 
-from openiop.attendance.models import OutreachMethod, OutreachOutcome, VisitorKind
-from openiop.attendance.services import MarkInput, VisitorInput
+from openiop.attendance.models import (
+    OutreachMethod,
+    OutreachOutcome,
+    PartialWeekPolicy,
+    RuleScope,
+    VisitorKind,
+)
+from openiop.attendance.services import MarkInput, RequirementInput, VisitorInput
+from openiop.organizations.models import Payer, PlanType, Program
 
 
 def _int_or_none(raw: str) -> tuple[int | None, str]:
@@ -127,3 +134,87 @@ class OutreachForm(forms.Form):
 
 
 VISITOR_KINDS = VisitorKind.choices
+
+
+# --- Configuration (program directors) ------------------------------------------------------
+
+
+class SettingsForm(forms.Form):
+    absence_alert_threshold = forms.IntegerField(
+        label="Absences in a row that raise a disengagement alert",
+        help_text="Unexcused absences in a row; 0 turns the alert off.",
+    )
+    partial_week_policy = forms.ChoiceField(
+        label="A week the patient was admitted or discharged in",
+        choices=PartialWeekPolicy.choices,
+        widget=forms.RadioSelect,
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+
+
+class RequirementForm(forms.Form):
+    """A weekly minimum; `program` and `payer` are chosen by public id among the
+    organization's own (the view passes them)."""
+
+    label = forms.CharField(max_length=80, label="Name", help_text="Shown on the report.")
+    code = forms.SlugField(
+        max_length=40,
+        help_text=(
+            "Short code, e.g. state_iop. asam_2_1 or medicare_iop replaces that default's "
+            "hours for the patients chosen below."
+        ),
+    )
+    scope = forms.ChoiceField(label="Applies to", choices=RuleScope.choices)
+    program = forms.ChoiceField(required=False, help_text="When it applies to one program.")
+    payer = forms.ChoiceField(required=False, help_text="When it applies to one payer.")
+    plan_type = forms.ChoiceField(
+        required=False,
+        choices=[("", "—"), *PlanType.choices],
+        help_text="When it applies to a plan type.",
+    )
+    adult_min_hours = forms.DecimalField(
+        label="Adults: hours a week", max_digits=4, decimal_places=1, min_value=0
+    )
+    adolescent_min_hours = forms.DecimalField(
+        label="Adolescents: hours a week", max_digits=4, decimal_places=1, min_value=0
+    )
+    min_days = forms.IntegerField(
+        label="Days a week", required=False, help_text="Blank: no minimum number of days."
+    )
+    source = forms.CharField(
+        max_length=300, required=False, help_text="Where the rule comes from (contract, rule)."
+    )
+    is_active = forms.BooleanField(
+        label="In use", required=False, initial=True, help_text="Untick to retire the rule."
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0, initial=0)
+    submission_token = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
+
+    def __init__(
+        self, *args: object, programs: list[Program], payers: list[Payer], **kwargs: object
+    ) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.programs = {str(p.public_id): p for p in programs}
+        self.payers = {str(p.public_id): p for p in payers}
+        program_field = self.fields["program"]
+        payer_field = self.fields["payer"]
+        assert isinstance(program_field, forms.ChoiceField)
+        assert isinstance(payer_field, forms.ChoiceField)
+        program_field.choices = [("", "—"), *((k, p.name) for k, p in self.programs.items())]
+        payer_field.choices = [("", "—"), *((k, p.name) for k, p in self.payers.items())]
+
+    def data_input(self) -> RequirementInput:
+        c = self.cleaned_data
+        return RequirementInput(
+            code=c["code"],
+            label=c["label"],
+            scope=c["scope"],
+            program=self.programs.get(c["program"] or ""),
+            payer=self.payers.get(c["payer"] or ""),
+            plan_type=c["plan_type"] or "",
+            adult_min_hours=c["adult_min_hours"],
+            adolescent_min_hours=c["adolescent_min_hours"],
+            min_days=c["min_days"],
+            source=c["source"],
+            is_active=c["is_active"],
+        )

@@ -222,6 +222,11 @@ class AttendanceSettings(models.Model):
     partial_week_policy = models.CharField(
         max_length=10, choices=PartialWeekPolicy.choices, default=PartialWeekPolicy.PRORATE
     )
+    version = models.PositiveIntegerField(default=1)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "attendance settings"
@@ -261,6 +266,10 @@ class HourRequirement(PublicModel):
     min_days = models.PositiveSmallIntegerField(null=True, blank=True)
     source = models.CharField(max_length=300, blank=True, help_text="Where the rule comes from.")
     is_active = models.BooleanField(default=True)
+    version = models.PositiveIntegerField(default=1)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["code", "scope"]

@@ -28,7 +28,7 @@ from openiop.attendance.models import (
 from openiop.audit.models import AuditAction
 from openiop.audit.services import AuditEntry, audit_record_many
 from openiop.episodes.models import Episode
-from openiop.organizations.models import Program
+from openiop.organizations.models import Payer, Program
 from openiop.patients.models import Coverage, CoverageStatus, Patient
 from openiop.scheduling.models import (
     Appointment,
@@ -553,3 +553,43 @@ def dashboard_attendance(*, actor: User, today: date) -> DashboardAttendance:
 def absence_threshold(program_id: int) -> int:
     s = AttendanceSettings.objects.filter(program_id=program_id).first()
     return s.absence_alert_threshold if s else DEFAULT_ABSENCE_THRESHOLD
+
+
+# --- Configuration -----------------------------------------------------------------------
+
+
+def org_programs(actor: User) -> list[Program]:
+    """The actor's organization's programs with their attendance settings (one query)."""
+    return list(
+        Program.objects.filter(site__organization_id=actor.org_id)
+        .select_related("site", "attendance_settings", "attendance_settings__updated_by")
+        .order_by("name")
+    )
+
+
+def org_payers(actor: User) -> list[Payer]:
+    return list(Payer.objects.filter(organization_id=actor.org_id).order_by("name"))
+
+
+def org_requirements(actor: User) -> list[HourRequirement]:
+    return list(
+        HourRequirement.objects.filter(organization_id=actor.org_id)
+        .select_related("program", "payer", "updated_by")
+        .order_by("-is_active", "code", "scope", "id")
+    )
+
+
+def org_program_get(*, actor: User, public_id: UUID) -> Program | None:
+    return (
+        Program.objects.filter(site__organization_id=actor.org_id, public_id=public_id)
+        .select_related("site")
+        .first()
+    )
+
+
+def org_requirement_get(*, actor: User, public_id: UUID) -> HourRequirement | None:
+    return (
+        HourRequirement.objects.filter(organization_id=actor.org_id, public_id=public_id)
+        .select_related("program", "payer", "updated_by")
+        .first()
+    )

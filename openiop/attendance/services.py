@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from uuid import UUID
 
 from django.db import transaction
@@ -30,9 +31,12 @@ from openiop.attendance.models import (
     AttendanceRecord,
     AttendanceSettings,
     AttendanceSheet,
+    HourRequirement,
     OutreachAttempt,
     OutreachMethod,
     OutreachOutcome,
+    PartialWeekPolicy,
+    RuleScope,
     SessionVisitor,
     VisitorKind,
 )
@@ -41,6 +45,7 @@ from openiop.audit.services import AuditEntry, audit_record, audit_record_many
 from openiop.core.errors import ErrorCode, ServiceError
 from openiop.core.models import SubmissionReceipt
 from openiop.episodes.models import Episode, EpisodeStatus
+from openiop.organizations.models import Payer, PlanType, Program
 from openiop.patients.models import Patient
 from openiop.patients.selectors import PatientAccess
 from openiop.scheduling.models import Appointment, GroupSession, SessionStatus
@@ -723,3 +728,294 @@ def outreach_log(
         detail={"method": method, "outcome": outcome},
     )
     return attempt
+
+
+# --- Configuration: per-program settings and weekly hour requirements --------------------
+
+
+class ConfigConflict(ServiceError):
+    """Someone saved this setting after the form was read: nothing was saved.
+    `current` holds what is now saved (field -> shown value), `changed` the fields
+    where it differs from the user's entries."""
+
+    def __init__(
+        self,
+        *,
+        what: str,
+        current_version: int,
+        current: dict[str, str],
+        changed: list[str],
+        by: User | None,
+    ) -> None:
+        who = by.display_name if by else "Someone"
+        super().__init__(
+            ErrorCode.CONFLICT,
+            f"{who} saved this {what} while you were editing it. Nothing of yours was "
+            "saved: your entries are kept below, beside what is now saved. Check them, "
+            "then save again.",
+        )
+        self.current_version = current_version
+        self.current = current
+        self.changed = changed
+
+
+class FieldProblems(ServiceError):
+    """Problems by field: {field: message}; nothing was saved."""
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        super().__init__(
+            ErrorCode.INVALID,
+            "Some entries need correcting; see the messages next to them.",
+            field=next(iter(fields), None),
+        )
+        self.fields = fields
+
+
+def _require_org_program(actor: User, program: Program) -> None:
+    if program.site.organization_id != actor.org_id:
+        raise ServiceError(ErrorCode.NOT_ALLOWED, "Not your organization's program.")
+
+
+MAX_ABSENCE_THRESHOLD = 20
+
+
+@transaction.atomic
+def settings_save(
+    *,
+    actor: User,
+    program: Program,
+    absence_alert_threshold: int,
+    partial_week_policy: str,
+    base_version: int,
+    now: datetime,
+) -> AttendanceSettings:
+    """Create or update a program's attendance settings. `base_version` is the version
+    the form was read at (0: the program had no row, i.e. the defaults)."""
+    _require(actor, Perm.ORG_MANAGE)
+    _require_org_program(actor, program)
+    current = (
+        AttendanceSettings.objects.select_for_update()
+        .select_related("updated_by")
+        .filter(program=program)
+        .first()
+    )
+    saved: dict[str, object] = {
+        "absence_alert_threshold": (
+            current.absence_alert_threshold if current else DEFAULT_ABSENCE_THRESHOLD
+        ),
+        "partial_week_policy": (current.partial_week_policy if current else rules.PRORATE),
+    }
+    typed = {
+        "absence_alert_threshold": absence_alert_threshold,
+        "partial_week_policy": partial_week_policy,
+    }
+    changed = [name for name in saved if saved[name] != typed[name]]
+    if (current.version if current else 0) != base_version:
+        raise ConfigConflict(
+            what="program's attendance settings",
+            current_version=current.version if current else 0,
+            current={
+                "absence_alert_threshold": str(saved["absence_alert_threshold"]),
+                "partial_week_policy": str(
+                    dict(PartialWeekPolicy.choices).get(str(saved["partial_week_policy"]), "")
+                ),
+            },
+            changed=changed,
+            by=current.updated_by if current else None,
+        )
+    problems: dict[str, str] = {}
+    if not 0 <= absence_alert_threshold <= MAX_ABSENCE_THRESHOLD:
+        problems["absence_alert_threshold"] = (
+            f"Between 0 (no alerts) and {MAX_ABSENCE_THRESHOLD} absences in a row."
+        )
+    if partial_week_policy not in PartialWeekPolicy.values:
+        problems["partial_week_policy"] = "Choose how a partial week is judged."
+    if problems:
+        raise FieldProblems(problems)
+    row = current or AttendanceSettings(program=program, version=0)
+    row.absence_alert_threshold = absence_alert_threshold
+    row.partial_week_policy = partial_week_policy
+    row.version += 1
+    row.updated_by = actor
+    row.updated_at = now
+    row.save()
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE if current else AuditAction.CREATE,
+        object_type="attendance_settings",
+        object_id=program.public_id,
+        detail={"fields": changed, "version": row.version},
+    )
+    return row
+
+
+@dataclass(frozen=True)
+class RequirementInput:
+    code: str
+    label: str
+    scope: str
+    program: Program | None
+    payer: Payer | None
+    plan_type: str
+    adult_min_hours: Decimal
+    adolescent_min_hours: Decimal
+    min_days: int | None
+    source: str
+    is_active: bool = True
+
+
+REQUIREMENT_FIELDS = (
+    "code",
+    "label",
+    "scope",
+    "program",
+    "payer",
+    "plan_type",
+    "adult_min_hours",
+    "adolescent_min_hours",
+    "min_days",
+    "source",
+    "is_active",
+)
+MAX_WEEKLY_HOURS = Decimal("40")
+
+
+def _requirement_shown(value: object) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _requirement_problems(actor: User, data: RequirementInput) -> dict[str, str]:
+    problems: dict[str, str] = {}
+    if not data.code:
+        problems["code"] = "A short code, e.g. state_iop or acme_iop."
+    if not data.label.strip():
+        problems["label"] = "A name people will read on the report."
+    if data.scope not in RuleScope.values:
+        problems["scope"] = "Choose who the minimum applies to."
+    elif data.scope == RuleScope.PROGRAM:
+        if data.program is None:
+            problems["program"] = "Choose the program this minimum applies to."
+        elif data.program.site.organization_id != actor.org_id:
+            problems["program"] = "Not your organization's program."
+    elif data.scope == RuleScope.PAYER:
+        if data.payer is None:
+            problems["payer"] = "Choose the payer this minimum applies to."
+        elif data.payer.organization_id != actor.org_id:
+            problems["payer"] = "Not your organization's payer."
+    elif data.scope == RuleScope.PLAN_TYPE and data.plan_type not in PlanType.values:
+        problems["plan_type"] = "Choose the plan type this minimum applies to."
+    for name in ("adult_min_hours", "adolescent_min_hours"):
+        hours = getattr(data, name)
+        if not Decimal("0") < hours <= MAX_WEEKLY_HOURS:
+            problems[name] = f"Hours a week, more than 0 and at most {MAX_WEEKLY_HOURS}."
+    if data.min_days is not None and not 1 <= data.min_days <= 7:
+        problems["min_days"] = "Days a week, 1 to 7 (blank: no minimum)."
+    return problems
+
+
+def _requirement_target(data: RequirementInput) -> dict[str, object]:
+    """Only the scope's own target is kept (a payer picked before switching the scope
+    to "program" is dropped)."""
+    return {
+        "program": data.program if data.scope == RuleScope.PROGRAM else None,
+        "payer": data.payer if data.scope == RuleScope.PAYER else None,
+        "plan_type": data.plan_type if data.scope == RuleScope.PLAN_TYPE else "",
+    }
+
+
+@transaction.atomic
+def requirement_save(
+    *,
+    actor: User,
+    requirement: HourRequirement | None,
+    data: RequirementInput,
+    base_version: int,
+    submission_token: UUID | None,
+    now: datetime,
+) -> HourRequirement:
+    """Add a weekly hour minimum (requirement None) or change one. Switching it off
+    (`is_active` False) is how a rule is retired; nothing is deleted. A repeated
+    submission of the add form returns the first requirement."""
+    _require(actor, Perm.ORG_MANAGE)
+    if requirement is None and submission_token is not None:
+        User.objects.select_for_update().filter(pk=actor.pk).first()
+        receipt = SubmissionReceipt.objects.filter(
+            token=submission_token, actor=actor, kind="hour_requirement"
+        ).first()
+        if receipt is not None:
+            return HourRequirement.objects.get(public_id=receipt.object_public_id)
+    current = None
+    if requirement is not None:
+        current = (
+            HourRequirement.objects.select_for_update(of=("self",))
+            .select_related("updated_by", "program", "payer")
+            .get(pk=requirement.pk)
+        )
+        if current.organization_id != actor.org_id:
+            raise ServiceError(ErrorCode.NOT_ALLOWED, "Not your organization's requirement.")
+    target = _requirement_target(data)
+    typed: dict[str, object] = {
+        name: target[name] if name in target else getattr(data, name) for name in REQUIREMENT_FIELDS
+    }
+    changed = [
+        name
+        for name in REQUIREMENT_FIELDS
+        if current is None or getattr(current, name) != typed[name]
+    ]
+    if current is not None and current.version != base_version:
+        raise ConfigConflict(
+            what="hour requirement",
+            current_version=current.version,
+            current={
+                name: _requirement_shown(getattr(current, name)) for name in REQUIREMENT_FIELDS
+            },
+            changed=changed,
+            by=current.updated_by,
+        )
+    problems = _requirement_problems(actor, data)
+    if not problems and data.is_active:
+        clash = HourRequirement.objects.filter(
+            organization_id=actor.org_id,
+            code=data.code,
+            scope=data.scope,
+            program=data.program if data.scope == RuleScope.PROGRAM else None,
+            payer=data.payer if data.scope == RuleScope.PAYER else None,
+            plan_type=target["plan_type"],
+            is_active=True,
+        )
+        if current is not None:
+            clash = clash.exclude(pk=current.pk)
+        if clash.exists():
+            problems["code"] = (
+                "An active requirement with this code already applies to the same patients; "
+                "change that one instead."
+            )
+    if problems:
+        raise FieldProblems(problems)
+    row = current or HourRequirement(organization_id=actor.org_id, version=0)
+    for name in REQUIREMENT_FIELDS:
+        setattr(row, name, typed[name])
+    row.label = data.label.strip()
+    row.source = data.source.strip()
+    row.version += 1
+    row.updated_by = actor
+    row.save()
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE if current else AuditAction.CREATE,
+        object_type="hour_requirement",
+        object_id=row.public_id,
+        detail={"fields": changed, "version": row.version, "code": row.code},
+    )
+    if current is None and submission_token is not None:
+        SubmissionReceipt.objects.create(
+            token=submission_token,
+            actor=actor,
+            kind="hour_requirement",
+            object_public_id=row.public_id,
+        )
+    return row

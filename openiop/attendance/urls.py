@@ -17,4 +17,8 @@ urlpatterns = [
     path("patients/<uuid:public_id>/outreach/", views.outreach, name="outreach"),
     path("compliance/", views.compliance_report, name="compliance"),
     path("compliance/export/", views.compliance_export, name="compliance_export"),
+    path("settings/", views.settings_home, name="settings"),
+    path("settings/programs/<uuid:program_id>/", views.settings_program, name="settings_program"),
+    path("settings/requirements/new/", views.requirement_edit, name="requirement_new"),
+    path("settings/requirements/<uuid:public_id>/", views.requirement_edit, name="requirement"),
 ]

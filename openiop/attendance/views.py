@@ -29,10 +29,18 @@ from openiop.attendance.forms import (
     VISITOR_KINDS,
     AppointmentMarkForm,
     OutreachForm,
+    RequirementForm,
     RosterPost,
+    SettingsForm,
     roster_parse,
 )
-from openiop.attendance.models import AttendanceRecord, AttendanceStatus
+from openiop.attendance.models import (
+    DEFAULT_ABSENCE_THRESHOLD,
+    DEFAULT_PARTIAL_WEEK_POLICY,
+    AttendanceRecord,
+    AttendanceSettings,
+    AttendanceStatus,
+)
 from openiop.audit.models import AuditAction, AuditOutcome
 from openiop.audit.services import audit_record
 from openiop.core.errors import ServiceError
@@ -501,3 +509,178 @@ def compliance_export(request: HttpRequest) -> HttpResponse:
         detail={"track": str(track.public_id), "week": week.isoformat()},
     )
     return response
+
+
+# --- Configuration (program directors) ------------------------------------------------------
+
+
+def _config_conflict_rows(
+    form: Any, conflict: services.ConfigConflict | None
+) -> list[tuple[str, str, str]]:
+    """(field label, the user's entry, what is now saved) for the fields that differ."""
+    if conflict is None:
+        return []
+    rows = []
+    for name in conflict.changed:
+        field = form.fields.get(name)
+        label = str(field.label or name.replace("_", " ").capitalize()) if field else name
+        typed = form.data.get(name, "")
+        if field is not None and hasattr(field, "choices"):
+            typed = str(dict(field.choices).get(typed, typed))
+        if name == "is_active":
+            typed = "yes" if typed else "no"
+        rows.append((label, typed or "—", conflict.current.get(name, "")))
+    return rows
+
+
+def _put_problems(form: Any, error: ServiceError) -> None:
+    if isinstance(error, services.FieldProblems):
+        for name, message in error.fields.items():
+            form.add_error(name if name in form.fields else None, message)
+    else:
+        form_error(form, error)
+
+
+@staff(Perm.ORG_MANAGE)
+def settings_home(request: HttpRequest) -> HttpResponse:
+    """Each program's attendance settings and the organization's weekly hour minimums."""
+    actor = actor_of(request)
+    return render(
+        request,
+        "attendance/settings.html",
+        {
+            "programs": selectors.org_programs(actor),
+            "requirements": selectors.org_requirements(actor),
+            "defaults": rules.DEFAULT_RULES,
+            "default_threshold": DEFAULT_ABSENCE_THRESHOLD,
+        },
+    )
+
+
+@staff(Perm.ORG_MANAGE)
+def settings_program(request: HttpRequest, program_id: UUID) -> HttpResponse:
+    """A program's absence-alert threshold and partial-week policy."""
+    actor = actor_of(request)
+    program = selectors.org_program_get(actor=actor, public_id=program_id)
+    if program is None:
+        raise _refuse(request, "program", program_id)
+    row = AttendanceSettings.objects.filter(program=program).first()
+    conflict: services.ConfigConflict | None = None
+    if request.method == "POST":
+        form = SettingsForm(request.POST)
+        if form.is_valid():
+            try:
+                services.settings_save(
+                    actor=actor,
+                    program=program,
+                    absence_alert_threshold=form.cleaned_data["absence_alert_threshold"],
+                    partial_week_policy=form.cleaned_data["partial_week_policy"],
+                    base_version=form.cleaned_data["version"],
+                    now=now(),
+                )
+            except services.ConfigConflict as error:
+                conflict = error
+                data = request.POST.copy()
+                data["version"] = str(error.current_version)
+                form = SettingsForm(data)
+                form.is_valid()
+                form.add_error(None, error.message)
+            except ServiceError as error:
+                _put_problems(form, error)
+            else:
+                messages.success(request, f"Attendance settings for {program.name} saved.")
+                return redirect("attendance:settings")
+    else:
+        form = SettingsForm(
+            initial={
+                "absence_alert_threshold": (
+                    row.absence_alert_threshold if row else DEFAULT_ABSENCE_THRESHOLD
+                ),
+                "partial_week_policy": (
+                    row.partial_week_policy if row else DEFAULT_PARTIAL_WEEK_POLICY
+                ),
+                "version": row.version if row else 0,
+            }
+        )
+    return render(
+        request,
+        "attendance/settings_program.html",
+        {
+            "form": form,
+            "program": program,
+            "row": row,
+            "conflict": conflict,
+            "conflict_rows": _config_conflict_rows(form, conflict),
+        },
+        status=409 if conflict else 422 if form.errors else 200,
+    )
+
+
+@staff(Perm.ORG_MANAGE)
+def requirement_edit(request: HttpRequest, public_id: UUID | None = None) -> HttpResponse:
+    """Add a weekly hour minimum for everyone, a plan type, a payer or a program, or
+    change (or retire) one."""
+    actor = actor_of(request)
+    requirement = None
+    if public_id is not None:
+        requirement = selectors.org_requirement_get(actor=actor, public_id=public_id)
+        if requirement is None:
+            raise _refuse(request, "hour_requirement", public_id)
+    programs, payers = selectors.org_programs(actor), selectors.org_payers(actor)
+    conflict: services.ConfigConflict | None = None
+    if request.method == "POST":
+        form = RequirementForm(request.POST, programs=programs, payers=payers)
+        if form.is_valid():
+            try:
+                saved = services.requirement_save(
+                    actor=actor,
+                    requirement=requirement,
+                    data=form.data_input(),
+                    base_version=form.cleaned_data["version"],
+                    submission_token=form.cleaned_data["submission_token"],
+                    now=now(),
+                )
+            except services.ConfigConflict as error:
+                conflict = error
+                data = request.POST.copy()
+                data["version"] = str(error.current_version)
+                form = RequirementForm(data, programs=programs, payers=payers)
+                form.is_valid()
+                form.add_error(None, error.message)
+            except ServiceError as error:
+                _put_problems(form, error)
+            else:
+                messages.success(request, f"Hour requirement “{saved.label}” saved.")
+                return redirect("attendance:settings")
+    elif requirement is not None:
+        form = RequirementForm(
+            initial={
+                "label": requirement.label,
+                "code": requirement.code,
+                "scope": requirement.scope,
+                "program": str(requirement.program.public_id) if requirement.program else "",
+                "payer": str(requirement.payer.public_id) if requirement.payer else "",
+                "plan_type": requirement.plan_type,
+                "adult_min_hours": requirement.adult_min_hours,
+                "adolescent_min_hours": requirement.adolescent_min_hours,
+                "min_days": requirement.min_days,
+                "source": requirement.source,
+                "is_active": requirement.is_active,
+                "version": requirement.version,
+            },
+            programs=programs,
+            payers=payers,
+        )
+    else:
+        form = RequirementForm(programs=programs, payers=payers)
+    return render(
+        request,
+        "attendance/requirement.html",
+        {
+            "form": form,
+            "requirement": requirement,
+            "conflict": conflict,
+            "conflict_rows": _config_conflict_rows(form, conflict),
+        },
+        status=409 if conflict else 422 if form.errors else 200,
+    )
