@@ -166,7 +166,7 @@ class GroupNoteForm(forms.Form):
                 self.fields[name] = forms.CharField(
                     label=rules.SECTION_LABELS[key],
                     required=False,
-                    widget=forms.Textarea(attrs={"rows": 2}),
+                    widget=forms.Textarea(attrs={"rows": 3}),
                     initial=(n.sections or {}).get(key, ""),
                     disabled=n.status not in rules.EDITABLE,
                 )

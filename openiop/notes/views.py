@@ -523,7 +523,12 @@ def _attendee_rows(form: GroupNoteForm, warnings: services.GroupWarnings) -> lis
         rows.append(
             {
                 "note": note,
-                "fields": [form[f] for f in field_names],
+                # An objectives list with nothing to choose from is left out.
+                "fields": [
+                    form[f]
+                    for f in field_names
+                    if not f.endswith("-objectives") or form.fields[f].choices  # type: ignore[attr-defined]
+                ],
                 "clones": clones,
                 "names": [
                     f"Names another attendee ({who}): \u201c{found}\u201d"
