@@ -1179,6 +1179,34 @@ def _patient_group_clash(
     )
 
 
+def _check_appointment_conflicts(
+    patient_id: int,
+    data: AppointmentInput,
+    starts_at: datetime,
+    ends_at: datetime,
+    *,
+    exclude_appointment: int | None = None,
+) -> None:
+    """Staff, room and patient bookings (occupancy rows) plus the group sessions whose
+    computed roster holds the patient, all reported together by field."""
+    errors: dict[str, str] = {}
+    try:
+        _check_conflicts(
+            _appointment_holds(patient_id, data),
+            starts_at,
+            ends_at,
+            exclude_appointment=exclude_appointment,
+        )
+    except ScheduleInvalid as conflict:
+        errors.update(conflict.errors)
+    if "start_time" not in errors and (
+        clash := _patient_group_clash(patient_id, starts_at, ends_at, data.on)
+    ):
+        errors["start_time"] = clash
+    if errors:
+        raise ScheduleInvalid(errors)
+
+
 def _appointment_occupancy(appt: Appointment) -> list[Occupancy]:
     ids = [(ResourceKind.STAFF, appt.staff_id), (ResourceKind.PATIENT, appt.patient_id)]
     if appt.room_id is not None:
@@ -1218,9 +1246,7 @@ def appointment_book(
     if errors:
         raise ScheduleInvalid(errors)
     starts_at, ends_at = at(data.on, data.start_time), at(data.on, data.end_time)
-    _check_conflicts(_appointment_holds(patient.pk, data), starts_at, ends_at)
-    if clash := _patient_group_clash(patient.pk, starts_at, ends_at, data.on):
-        raise ScheduleInvalid({"start_time": clash})
+    _check_appointment_conflicts(patient.pk, data, starts_at, ends_at)
     appt = Appointment.objects.create(
         patient=patient,
         episode=episode,
@@ -1354,11 +1380,9 @@ def appointment_reschedule(
         start_time=start_time,
         end_time=end_time,
     )
-    _check_conflicts(
-        _appointment_holds(appt.patient_id, data), starts_at, ends_at, exclude_appointment=appt.pk
+    _check_appointment_conflicts(
+        appt.patient_id, data, starts_at, ends_at, exclude_appointment=appt.pk
     )
-    if clash := _patient_group_clash(appt.patient_id, starts_at, ends_at, on):
-        raise ScheduleInvalid({"start_time": clash})
     change = ScheduleChange(
         appointment=appt,
         kind=ScheduleChange.Kind.RESCHEDULED,
