@@ -10,12 +10,13 @@ three one-hour groups a day, and rolling enrolments (10-week stays) that keep ab
 patients active at any time, over two years: about 57,000 group sessions, 55,000
 appointments and 850,000 attendance marks, written with COPY (PostgreSQL) or bulk
 inserts, then ANALYZE. A second, small organization (3 patients, 2 weeks) gives the
-query counts of nearly empty pages. Measures, over repeated requests: the census of one
-program for today, saving the attendance of a group of 15, a staff member's week
-calendar and the weekly compliance report of a track.
+query counts of nearly empty pages. "Today" is the bench day: today on a weekday, the
+Friday before on a weekend (tracks meet Monday to Friday). Measures, over repeated
+requests: the census of one program for that day, saving the attendance of a group of
+15, a staff member's week calendar and the weekly compliance report of a track.
 
 Usage: .venv/bin/python bench/scheduling.py [--sqlite] [--weeks N] [--requests N]
-       [--keep-db] [--no-write] [--show-queries NAME]
+       [--keep-db] [--no-write] [--show-queries NAME] [--profile NAME]
 """
 
 from __future__ import annotations
@@ -145,7 +146,8 @@ def _copy(model: Any, columns: list[str], rows: Iterator[tuple[Any, ...]]) -> in
     sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"  # noqa: S608
     with connection.cursor() as cursor:
         for row in rows:
-            batch.append(row)
+            # SQLite keeps UUIDs as 32 hex characters (Django's UUIDField there).
+            batch.append(tuple(v.hex if isinstance(v, uuid.UUID) else v for v in row))
             if len(batch) == 5000:
                 cursor.executemany(sql, batch)
                 n += len(batch)
@@ -195,6 +197,13 @@ def _org(name: str, programs: int, staff: int) -> tuple[Any, Any, list[Any], lis
     return org, site, made, people
 
 
+def bench_day(today: date) -> date:
+    """The day the bench treats as "today": today on a weekday, else the Friday before,
+    so the measured census and roster have sessions (tracks meet Monday to Friday) and
+    `make bench` measures the same thing any day of the week."""
+    return today - timedelta(days=max(0, today.weekday() - 4))
+
+
 def seed(weeks: int, rng: random.Random) -> tuple[World, World]:
     from django.utils import timezone
 
@@ -203,7 +212,7 @@ def seed(weeks: int, rng: random.Random) -> tuple[World, World]:
     from openiop.patients.models import Patient
     from openiop.scheduling.models import Appointment, Enrolment, GroupSession, Room, Track
 
-    today = timezone.localdate()
+    today = bench_day(timezone.localdate())
     monday = today - timedelta(days=today.weekday())
     tz = timezone.get_current_timezone()
     stamp = datetime.now(UTC)
@@ -537,7 +546,7 @@ def save_group(client: Any, w: World) -> Any:
     from openiop.scheduling.selectors import session_roster
 
     if w.session is None:
-        raise SystemExit("no session today (weekend): run the bench on a weekday")
+        raise SystemExit("no session on the bench day")
     roster = session_roster(w.session)
     sheet = AttendanceSheet.objects.filter(session=w.session).first()
     _flip["n"] += 1
@@ -556,7 +565,7 @@ def save_group(client: Any, w: World) -> Any:
 
 
 PAGES = [
-    Page("census", "Census of one program, today (9 tracks, 27 groups, ~380 lines)", census),
+    Page("census", "Census of one program, a weekday (9 tracks, 27 groups, ~380 lines)", census),
     Page("save", "Save attendance for a group of 15 (POST, every line changed)", save_group),
     Page("staff_week", "Staff week calendar (scheduling)", staff_week),
     Page("compliance", "Weekly compliance report of a track (15 patients)", compliance),
@@ -582,6 +591,22 @@ def timed(client: Any, page: Page, w: World, n: int, warmup: int) -> list[float]
         page.call(client, w)
         samples.append((time.perf_counter() - started) * 1000)
     return samples
+
+
+def profile(client: Any, page: Page, w: World, n: int) -> None:
+    """cProfile over n requests of one page: where the server's time goes."""
+    import cProfile
+    import pstats
+
+    page.call(client, w)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(n):
+        page.call(client, w)
+    profiler.disable()
+    stats = pstats.Stats(profiler).strip_dirs()
+    stats.sort_stats("cumulative").print_stats(40)
+    stats.sort_stats("tottime").print_stats(25)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -617,7 +642,7 @@ def measure(args: argparse.Namespace, vendor: str) -> int:
     seeded = time.perf_counter() - started
     print(f"seeded {big.counts} in {seeded:.0f} s")
     if big.session is None:
-        print("Today is a weekend day: no session to take attendance for; nothing measured.")
+        print("No session on the bench day to take attendance for; nothing measured.")
         return 1
     big_client = signed_in(big.director)
     small_client = signed_in(small.director)
@@ -631,6 +656,9 @@ def measure(args: argparse.Namespace, vendor: str) -> int:
             page.call(big_client, big)
         for q in ctx.captured_queries:
             print(f"[{float(q['time']) * 1000:.1f} ms] {q['sql'][:300]}")
+        return 0
+    if args.profile:
+        profile(big_client, next(p for p in PAGES if p.name == args.profile), big, args.requests)
         return 0
     load_before = os.getloadavg()
     rows = []
@@ -710,6 +738,9 @@ def main() -> int:
     parser.add_argument("--no-write", action="store_true", help="leave docs/PERFORMANCE.md alone")
     parser.add_argument(
         "--show-queries", choices=[p.name for p in PAGES], help="print a page's SQL"
+    )
+    parser.add_argument(
+        "--profile", choices=[p.name for p in PAGES], help="cProfile a page (--requests times)"
     )
     return run(parser.parse_args())
 

@@ -27,7 +27,7 @@ from openiop.attendance.models import (
 )
 from openiop.audit.models import AuditAction
 from openiop.audit.services import AuditEntry, audit_record_many
-from openiop.episodes.models import Episode
+from openiop.episodes.models import Episode, EpisodeStatus
 from openiop.organizations.models import Payer, Program
 from openiop.patients.models import Coverage, CoverageStatus, Patient
 from openiop.scheduling.models import (
@@ -345,6 +345,17 @@ class CensusLine:
     def missing(self) -> bool:
         return self.record is None or not self.record.attended
 
+    @property
+    def walk_in(self) -> bool:
+        return self.record is not None and self.record.walk_in
+
+    @property
+    def track_result(self) -> rules.RuleResult | None:
+        """This week's result against the track's own minimum (what the census shows)."""
+        if self.week is None:
+            return None
+        return next((r for r in self.week.compliance.results if r.code == "track"), None)
+
 
 @dataclass
 class CensusSession:
@@ -386,7 +397,7 @@ def census(*, actor: User, day: date, program_ids: Sequence[int]) -> Census:
     roster = rosters(sessions)
     records: dict[tuple[int, int], AttendanceRecord] = {
         (r.session_id, r.patient_id): r  # type: ignore[misc]
-        for r in AttendanceRecord.objects.filter(session__in=sessions)
+        for r in AttendanceRecord.objects.filter(session__in=sessions).select_related("patient")
     }
     entries: dict[int, RosterEntry] = {}
     for roster_lines in roster.values():
@@ -402,12 +413,23 @@ def census(*, actor: User, day: date, program_ids: Sequence[int]) -> Census:
         else {}
     )
     by_track: dict[int, CensusTrack] = {}
+    walk_in_patients: dict[int, Patient] = {}
     expected = arrived = 0
     for s in sessions:
         lines = [
             CensusLine(e.patient, records.get((s.pk, e.patient.pk)), weeks.get(e.patient.pk))
             for e in roster[s.pk]
         ]
+        on_roster = {e.patient.pk for e in roster[s.pk]}
+        walk_ins = [
+            CensusLine(r.patient, r, None)
+            for (session_id, patient_id), r in records.items()
+            if session_id == s.pk and patient_id not in on_roster
+        ]
+        walk_ins.sort(key=lambda line: (line.patient.legal_family_name, line.patient.pk))
+        lines.extend(walk_ins)
+        for line in walk_ins:
+            walk_in_patients.setdefault(line.patient.pk, line.patient)
         cs = CensusSession(s, lines)
         expected += cs.expected
         arrived += cs.arrived
@@ -415,7 +437,8 @@ def census(*, actor: User, day: date, program_ids: Sequence[int]) -> Census:
     return Census(
         day=day,
         tracks=list(by_track.values()),
-        patients=[e.patient for e in entries.values()],
+        patients=[e.patient for e in entries.values()]
+        + [p for pk, p in walk_in_patients.items() if pk not in entries],
         expected=expected,
         arrived=arrived,
     )
@@ -593,3 +616,62 @@ def org_requirement_get(*, actor: User, public_id: UUID) -> HourRequirement | No
         .select_related("program", "payer", "updated_by")
         .first()
     )
+
+
+# --- Walk-in check-in ----------------------------------------------------------------------
+
+WALK_IN_LIMIT = 20
+
+
+@dataclass
+class WalkInCandidate:
+    patient: Patient
+    sessions: list[GroupSession]  # the day's sessions of the patient's programs
+
+
+def walk_in_candidates(
+    *, actor: User, day: date, program_ids: Sequence[int], query: str
+) -> list[WalkInCandidate]:
+    """Patients with an open episode in the given programs (the actor's) whose name or
+    MRN matches, each with the day's sessions they could join (4 queries). Patients
+    already marked at every one of those sessions are left out."""
+    tokens = [t for t in query.split() if t]
+    if not tokens or not program_ids:
+        return []
+    qs = Episode.objects.filter(
+        program_id__in=list(program_ids),
+        status__in=[EpisodeStatus.REFERRED, EpisodeStatus.SCREENING, EpisodeStatus.ACTIVE],
+        patient__organization_id=actor.org_id,
+    )
+    for token in tokens:
+        qs = qs.filter(
+            Q(patient__legal_given_name__icontains=token)
+            | Q(patient__legal_family_name__icontains=token)
+            | Q(patient__preferred_name__icontains=token)
+            | Q(patient__mrn__iexact=token)
+        )
+    episodes = list(
+        qs.select_related("patient").order_by(
+            "patient__legal_family_name", "patient__legal_given_name", "patient_id"
+        )[: WALK_IN_LIMIT * 3]
+    )
+    if not episodes:
+        return []
+    sessions = [
+        s
+        for s in sessions_on_day(day=day, program_ids={e.program_id for e in episodes})
+        if not s.is_cancelled
+    ]
+    marked = set(
+        AttendanceRecord.objects.filter(
+            session__in=sessions, patient_id__in={e.patient_id for e in episodes}
+        ).values_list("session_id", "patient_id")
+    )
+    by_patient: dict[int, WalkInCandidate] = {}
+    for e in episodes:
+        candidate = by_patient.setdefault(e.patient_id, WalkInCandidate(e.patient, []))
+        for s in sessions:
+            free = s.program_id == e.program_id and (s.pk, e.patient_id) not in marked
+            if free and s not in candidate.sessions:
+                candidate.sessions.append(s)
+    return [c for c in by_patient.values() if c.sessions][:WALK_IN_LIMIT]

@@ -571,6 +571,110 @@ def check_in(
     return record
 
 
+@transaction.atomic
+def walk_in_check_in(
+    *,
+    actor: User,
+    session: GroupSession,
+    patient_public_id: UUID,
+    submission_token: UUID | None,
+    now: datetime,
+) -> AttendanceRecord:
+    """Front desk: a patient of the program who is not on the session's roster came
+    anyway. Marks them present (or late) as a walk-in on the same kind of record the
+    roster shows, and moves the sheet's version. A patient who is on the roster is
+    checked in normally; a repeated submission returns the first record."""
+    _require(actor, Perm.ATTENDANCE_CHECKIN)
+    _require_member(actor, session.program_id)
+    if submission_token is not None:
+        receipt = SubmissionReceipt.objects.filter(
+            token=submission_token, actor=actor, kind="walk_in"
+        ).first()
+        if receipt is not None:
+            return AttendanceRecord.objects.get(public_id=receipt.object_public_id)
+    session = _lock_session(session)
+    if session.status == SessionStatus.CANCELLED:
+        raise ServiceError(ErrorCode.INVALID, "This session was cancelled.", field="session")
+    if any(e.patient.public_id == patient_public_id for e in session_roster(session)):
+        return check_in(actor=actor, session=session, patient_public_id=patient_public_id, now=now)
+    found = _walk_in_patients(actor, session, {patient_public_id}).get(patient_public_id)
+    if found is None:
+        raise ServiceError(
+            ErrorCode.NOT_FOUND,
+            "This patient has no open episode in the session's program.",
+            field="session",
+        )
+    patient = found[0]
+    record = (
+        AttendanceRecord.objects.select_for_update()
+        .filter(session=session, patient=patient)
+        .first()
+    )
+    if record is not None and record.checked_in_at is not None:
+        return record
+    duration = duration_minutes(session.starts_at, session.ends_at)
+    late = max(0, duration_minutes(session.starts_at, now))
+    status = rules.LATE if late > CHECK_IN_GRACE_MINUTES else rules.PRESENT
+    late = min(late, duration) if status == rules.LATE else 0
+    minutes = rules.default_minutes(status=status, duration_minutes=duration, late_minutes=late)
+    from_status = record.status if record else ""
+    from_minutes = record.minutes_attended if record else None
+    if record is None:
+        record = AttendanceRecord(
+            patient=patient,
+            program_id=session.program_id,
+            track_id=session.track_id,
+            session=session,
+            on=session.on,
+            recorded_by=actor,
+            recorded_at=now,
+        )
+    else:
+        record.version += 1
+    record.status = status
+    record.late_minutes = late
+    record.left_early_minutes = 0
+    record.minutes_attended = minutes
+    record.walk_in = True
+    record.checked_in_at = now
+    record.checked_in_by = actor
+    record.recorded_by = actor
+    record.recorded_at = now
+    record.save()
+    AttendanceChange.objects.create(
+        record=record,
+        from_status=from_status,
+        to_status=status,
+        from_minutes=from_minutes,
+        to_minutes=minutes,
+        changed_by=actor,
+        changed_at=now,
+    )
+    sheet = _sheet(session)
+    sheet.version += 1
+    sheet.saved_by = actor
+    sheet.saved_at = now
+    sheet.save()
+    audit_record(
+        actor=actor,
+        action=AuditAction.CREATE if not from_status else AuditAction.UPDATE,
+        patient=patient,
+        object_type="attendance",
+        object_id=record.public_id,
+        detail={
+            "status": status,
+            "check_in": True,
+            "walk_in": True,
+            "session": str(session.public_id),
+        },
+    )
+    if submission_token is not None:
+        SubmissionReceipt.objects.create(
+            token=submission_token, actor=actor, kind="walk_in", object_public_id=record.public_id
+        )
+    return record
+
+
 # --- Appointments ------------------------------------------------------------------------
 
 

@@ -13,6 +13,7 @@ urlpatterns = [
         views.check_in,
         name="check_in",
     ),
+    path("walk-in/", views.walk_in, name="walk_in"),
     path("appointments/<uuid:appointment_id>/", views.appointment_mark, name="appointment"),
     path("patients/<uuid:public_id>/outreach/", views.outreach, name="outreach"),
     path("compliance/", views.compliance_report, name="compliance"),

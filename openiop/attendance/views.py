@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -43,11 +44,15 @@ from openiop.attendance.models import (
 )
 from openiop.audit.models import AuditAction, AuditOutcome
 from openiop.audit.services import audit_record
-from openiop.core.errors import ServiceError
+from openiop.core.errors import ErrorCode, ServiceError
 from openiop.core.http import actor_of, form_error, now, today
 from openiop.patients.selectors import patient_get_for_user
 
-CENSUS_POLL_SECONDS = 30
+CENSUS_POLL_SECONDS = 30  # settings.ATTENDANCE_CENSUS_POLL_SECONDS overrides (tests: short)
+
+
+def census_poll_seconds() -> int:
+    return int(getattr(settings, "ATTENDANCE_CENSUS_POLL_SECONDS", CENSUS_POLL_SECONDS))
 
 
 def _is_htmx(request: HttpRequest) -> bool:
@@ -276,7 +281,7 @@ def census(request: HttpRequest) -> HttpResponse:
             "is_today": day == today(),
             "previous": day - timedelta(days=1),
             "next": day + timedelta(days=1),
-            "poll": CENSUS_POLL_SECONDS,
+            "poll": census_poll_seconds(),
             "can_record": actor.has_perm_code(Perm.ATTENDANCE_RECORD),
         },
     )
@@ -301,6 +306,86 @@ def check_in(request: HttpRequest, session_id: UUID, patient_id: UUID) -> HttpRe
     if request.POST.get("program"):
         query += f"&program={request.POST['program']}"
     return redirect(f"{reverse('attendance:census')}{query}")
+
+
+@staff(Perm.ATTENDANCE_CHECKIN)
+def walk_in(request: HttpRequest) -> HttpResponse:
+    """Front desk: find a patient of the program who is not on the day's rosters and
+    check them in as a walk-in on one of the day's sessions."""
+    actor = actor_of(request)
+    programs, ids, chosen = _census_programs(request)
+    source = request.POST if request.method == "POST" else request.GET
+    day = _day(source.get("day"), today())
+    query = source.get("q", "").strip()[:100]
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        patient_id = _uuid_or_none(request.POST.get("patient", ""))
+        session_id = _uuid_or_none(request.POST.get("session", ""))
+        token = _uuid_or_none(request.POST.get("submission_token", ""))
+        session = (
+            selectors.session_get_for_user(actor=actor, public_id=session_id)
+            if session_id
+            else None
+        )
+        if patient_id is None:
+            raise _refuse(request, "patient", uuid.UUID(int=0))
+        if session_id is not None and session is None:
+            raise _refuse(request, "group_session", session_id)
+        if session is None:
+            errors[str(patient_id)] = "Choose the session they are joining."
+        else:
+            try:
+                services.walk_in_check_in(
+                    actor=actor,
+                    session=session,
+                    patient_public_id=patient_id,
+                    submission_token=token,
+                    now=now(),
+                )
+            except ServiceError as error:
+                if error.code == ErrorCode.NOT_FOUND:
+                    _refuse(request, "patient", patient_id)  # audited; message shown below
+                errors[str(patient_id)] = error.message
+            else:
+                messages.success(request, "Checked in as a walk-in.")
+                back = f"?day={session.on.isoformat()}"
+                if chosen:
+                    back += f"&program={chosen}"
+                return redirect(f"{reverse('attendance:census')}{back}")
+    candidates = selectors.walk_in_candidates(actor=actor, day=day, program_ids=ids, query=query)
+    selectors.audit_listed(
+        actor=actor,
+        patients=[c.patient for c in candidates],
+        object_type="walk_in_search",
+        detail={"day": day.isoformat(), "shown": len(candidates)},
+    )
+    return render(
+        request,
+        "attendance/walk_in.html",
+        {
+            "candidates": candidates,
+            "programs": programs,
+            "program": chosen,
+            "day": day,
+            "q": query,
+            "errors": errors,
+            "other_errors": [
+                message
+                for key, message in errors.items()
+                if key not in {str(c.patient.public_id) for c in candidates}
+            ],
+            "chosen_session": request.POST.get("session", ""),
+            "token": uuid.uuid4(),
+        },
+        status=422 if errors else 200,
+    )
+
+
+def _uuid_or_none(raw: str) -> UUID | None:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        return None
 
 
 # --- Appointments ---------------------------------------------------------------------------
