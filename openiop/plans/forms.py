@@ -22,9 +22,11 @@ from typing import Any
 
 from django import forms
 
+from openiop.organizations.models import PlanType
 from openiop.plans import rules
 from openiop.plans.models import Measure, Modality, PlanVersion, Progress
 from openiop.plans.services import (
+    DeadlineSettingInput,
     InterventionRow,
     ObjectiveRow,
     PlanInput,
@@ -423,3 +425,69 @@ def relapse_initial(plan: Any) -> dict[str, Any]:
         initial[f"person_{n}_name"] = person.get("name", "")
         initial[f"person_{n}_phone"] = person.get("phone", "")
     return initial
+
+
+class DeadlineSettingForm(forms.Form):
+    """A program director's plan deadline setting. Only types are checked here; the
+    rules (`rules.deadline_setting_errors`) and the service check the values."""
+
+    submission_token = forms.UUIDField(widget=forms.HiddenInput)
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    label = forms.CharField(
+        label="Requirement (where it comes from)",
+        max_length=200,
+        required=False,
+        help_text="e.g. “Medicare IOP: review at least every other month” or a state rule.",
+    )
+    program = forms.ChoiceField(label="Program", required=False)
+    payer = forms.ChoiceField(label="Payer", required=False)
+    plan_type = forms.ChoiceField(label="Payer plan type", required=False)
+    jurisdiction = forms.ChoiceField(
+        label="State (jurisdiction)",
+        required=False,
+        choices=[("", "Any state"), *((c, c) for c in sorted(rules.US_STATES))],
+        help_text="Matches patients whose address is in that state.",
+    )
+    due_within_days = forms.IntegerField(
+        label="Plan due within (days of admission)",
+        required=False,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    review_every_days = forms.IntegerField(
+        label="Review at least every (days)",
+        required=False,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    prescriber_signature_required = forms.BooleanField(
+        label="The prescriber signs the plan too", required=False
+    )
+    is_active = forms.BooleanField(
+        label="In force",
+        required=False,
+        help_text="Untick to stop applying it (settings are never deleted).",
+    )
+
+    def __init__(self, *args: Any, programs: Any = (), payers: Any = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._choices("program", [(str(p.public_id), p.name) for p in programs], "Any program")
+        self._choices("payer", [(str(p.public_id), p.name) for p in payers], "Any payer")
+        self._choices("plan_type", list(PlanType.choices), "Any plan type")
+
+    def _choices(self, name: str, choices: list[tuple[str, str]], blank: str) -> None:
+        field = self.fields[name]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", blank), *choices]
+
+    def setting_input(self) -> DeadlineSettingInput:
+        c = self.cleaned_data
+        return DeadlineSettingInput(
+            label=c["label"],
+            program_public_id=c["program"],
+            payer_public_id=c["payer"],
+            plan_type=c["plan_type"],
+            jurisdiction=c["jurisdiction"],
+            due_within_days=c["due_within_days"],
+            review_every_days=c["review_every_days"],
+            prescriber_signature_required=c["prescriber_signature_required"],
+            is_active=c["is_active"],
+        )

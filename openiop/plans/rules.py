@@ -97,6 +97,43 @@ def deadlines_for(
     )
 
 
+# Longest interval a setting may name (a year); anything longer is a typing mistake.
+MAX_SETTING_DAYS = 365
+# USPS codes of the states, DC and Puerto Rico (the patients' address choices).
+_STATE_CODES = (
+    "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV "
+    "NH NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR"
+)
+US_STATES = frozenset(_STATE_CODES.split())
+
+
+def deadline_setting_errors(s: DeadlineSetting) -> dict[str, str]:
+    """Field -> message for a deadline setting a director typed. A setting must require
+    something (a deadline, a review interval or the prescriber's signature); days are
+    1..365; a jurisdiction is a US state or territory code (USPS two letters).
+    Source: clinical.md §8.1 (deadlines vary by state, payer and program)."""
+    errors: dict[str, str] = {}
+    if not s.label.strip():
+        errors["label"] = "Say where the requirement comes from (e.g. the rule or contract)."
+    for name, value in (
+        ("due_within_days", s.due_within_days),
+        ("review_every_days", s.review_every_days),
+    ):
+        if value is not None and not 1 <= value <= MAX_SETTING_DAYS:
+            errors[name] = f"Enter a number of days from 1 to {MAX_SETTING_DAYS}."
+    if (
+        s.due_within_days is None
+        and s.review_every_days is None
+        and not s.prescriber_signature_required
+    ):
+        errors["due_within_days"] = (
+            "Enter a deadline, a review interval or require the prescriber's signature."
+        )
+    if s.jurisdiction and s.jurisdiction.upper() not in US_STATES:
+        errors["jurisdiction"] = "Enter a US state as two letters (e.g. KS)."
+    return errors
+
+
 # --- due / overdue -----------------------------------------------------------------
 
 

@@ -98,6 +98,26 @@ def deadline_settings_for(organization_id: int) -> list[rules.DeadlineSetting]:
     ]
 
 
+def deadline_settings_list(*, organization_id: int) -> list[PlanDeadlineSetting]:
+    """Every deadline setting of the organization (active first), with program and
+    payer loaded, for the settings screen. 1 query."""
+    return list(
+        PlanDeadlineSetting.objects.filter(organization_id=organization_id)
+        .select_related("program__site", "payer")
+        .order_by("-is_active", "label", "id")
+    )
+
+
+def deadline_setting_get(
+    *, organization_id: int, public_id: UUID | str
+) -> PlanDeadlineSetting | None:
+    return (
+        PlanDeadlineSetting.objects.filter(organization_id=organization_id, public_id=public_id)
+        .select_related("program", "payer")
+        .first()
+    )
+
+
 def payer_scope(patient_ids: Iterable[int]) -> dict[int, tuple[tuple[int, ...], tuple[str, ...]]]:
     """Active coverages' payer ids and plan types per patient. 1 query."""
     payers: dict[int, set[int]] = defaultdict(set)

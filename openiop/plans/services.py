@@ -28,11 +28,13 @@ from openiop.consents.services import decode_signature
 from openiop.core.errors import ErrorCode, ServiceError
 from openiop.core.models import SubmissionReceipt
 from openiop.episodes.models import Episode, EpisodeStatus
+from openiop.organizations.models import Payer, PlanType, Program
 from openiop.patients.models import Patient
 from openiop.patients.selectors import PatientAccess
 from openiop.plans import rules
 from openiop.plans.models import (
     ObjectiveReview,
+    PlanDeadlineSetting,
     PlanEvent,
     PlanIntervention,
     PlanObjective,
@@ -348,6 +350,168 @@ def deadlines_for_episode(episode: Episode) -> rules.Deadlines:
         plan_types=plan_types,
         jurisdiction=episode.patient.state,
     )
+
+
+@dataclass(frozen=True)
+class DeadlineSettingInput:
+    label: str
+    program_public_id: str = ""
+    payer_public_id: str = ""
+    plan_type: str = ""
+    jurisdiction: str = ""
+    due_within_days: int | None = None
+    review_every_days: int | None = None
+    prescriber_signature_required: bool = False
+    is_active: bool = True
+
+
+SETTING_FIELDS = (
+    "label",
+    "program",
+    "payer",
+    "plan_type",
+    "jurisdiction",
+    "due_within_days",
+    "review_every_days",
+    "prescriber_signature_required",
+    "is_active",
+)
+
+
+class SettingConflict(ServiceError):
+    """Someone saved the setting since the form was opened: `current` is what is saved
+    now and `changed` the fields that differ from what this person typed."""
+
+    def __init__(self, current: PlanDeadlineSetting, changed: list[str]) -> None:
+        super().__init__(
+            ErrorCode.CONFLICT,
+            "Someone else saved this setting while you were editing. Your entries are kept "
+            "below; the fields marked differ from what is now saved. Check them, then save "
+            "again.",
+        )
+        self.current = current
+        self.changed = changed
+
+
+def _setting_values(s: PlanDeadlineSetting) -> dict[str, Any]:
+    return {
+        "label": s.label,
+        "program": s.program_id,
+        "payer": s.payer_id,
+        "plan_type": s.plan_type,
+        "jurisdiction": s.jurisdiction,
+        "due_within_days": s.due_within_days,
+        "review_every_days": s.review_every_days,
+        "prescriber_signature_required": s.prescriber_signature_required,
+        "is_active": s.is_active,
+    }
+
+
+@transaction.atomic
+def deadline_setting_save(
+    *,
+    actor: User,
+    public_id: UUID | str | None,
+    data: DeadlineSettingInput,
+    base_version: int | None,
+    submission_token: UUID,
+) -> PlanDeadlineSetting:
+    """Create (public_id None) or update one of the organization's plan deadline
+    settings. Refused without `org.manage`, for another organization's setting, on a
+    concurrent edit (`SettingConflict`) and on bad values (`PlanInvalid`, per field).
+    A repeated submission of the same form returns the first record."""
+    _require(actor, Perm.ORG_MANAGE)
+    if actor.org_id is None:
+        raise ServiceError(ErrorCode.NOT_ALLOWED, "You belong to no organization.")
+    earlier = _receipt(submission_token, actor, "plan_deadline_setting")
+    if earlier is not None:
+        return PlanDeadlineSetting.objects.get(public_id=earlier)
+    setting: PlanDeadlineSetting | None = None
+    if public_id is not None:
+        setting = (
+            PlanDeadlineSetting.objects.select_for_update()
+            .filter(organization_id=actor.org_id, public_id=public_id)
+            .first()
+        )
+        if setting is None:
+            raise ServiceError(ErrorCode.NOT_FOUND, "No such setting.")
+    errors: dict[str, str] = {}
+    program = payer = None
+    if data.program_public_id:
+        program = Program.objects.filter(
+            site__organization_id=actor.org_id, public_id=data.program_public_id
+        ).first()
+        if program is None:
+            errors["program"] = "Choose one of your organization's programs."
+    if data.payer_public_id:
+        payer = Payer.objects.filter(
+            organization_id=actor.org_id, public_id=data.payer_public_id
+        ).first()
+        if payer is None:
+            errors["payer"] = "Choose one of your organization's payers."
+    if data.plan_type and data.plan_type not in PlanType.values:
+        errors["plan_type"] = "Choose a plan type."
+    label = data.label.strip()
+    jurisdiction = data.jurisdiction.strip().upper()
+    values: dict[str, Any] = {
+        "label": label,
+        "program": program.pk if program else None,
+        "payer": payer.pk if payer else None,
+        "plan_type": data.plan_type,
+        "jurisdiction": jurisdiction,
+        "due_within_days": data.due_within_days,
+        "review_every_days": data.review_every_days,
+        "prescriber_signature_required": data.prescriber_signature_required,
+        "is_active": data.is_active,
+    }
+    if setting is not None and setting.version != base_version:
+        before = _setting_values(setting)
+        raise SettingConflict(setting, [k for k in SETTING_FIELDS if before[k] != values[k]])
+    errors.update(
+        rules.deadline_setting_errors(
+            rules.DeadlineSetting(
+                label=label,
+                jurisdiction=jurisdiction,
+                due_within_days=data.due_within_days,
+                review_every_days=data.review_every_days,
+                prescriber_signature_required=data.prescriber_signature_required,
+            )
+        )
+    )
+    if errors:
+        raise PlanInvalid(errors)
+    before = _setting_values(setting) if setting is not None else {}
+    changed = [k for k in SETTING_FIELDS if before.get(k) != values[k]]
+    if setting is None:
+        setting = PlanDeadlineSetting(organization_id=actor.org_id, version=1)
+        action = AuditAction.CREATE
+    else:
+        setting.version += 1
+        action = AuditAction.UPDATE
+    setting.label = label
+    setting.program = program
+    setting.payer = payer
+    setting.plan_type = data.plan_type
+    setting.jurisdiction = jurisdiction
+    setting.due_within_days = data.due_within_days
+    setting.review_every_days = data.review_every_days
+    setting.prescriber_signature_required = data.prescriber_signature_required
+    setting.is_active = data.is_active
+    setting.save()
+    SubmissionReceipt.objects.create(
+        token=submission_token,
+        actor=actor,
+        kind="plan_deadline_setting",
+        object_public_id=setting.public_id,
+    )
+    audit_record(
+        actor=actor,
+        action=action,
+        object_type="plan_deadline_setting",
+        object_id=setting.public_id,
+        detail={"fields": changed, "version": setting.version},
+    )
+    return setting
 
 
 # ----- treatment plans -------------------------------------------------------------------

@@ -8,6 +8,13 @@ app_name = "plans"
 _V = "patients/<uuid:patient_id>/versions/<uuid:version_id>/"
 urlpatterns = [
     path("worklist/", views.worklist, name="worklist"),
+    path("settings/deadlines/", views.deadline_settings, name="deadline_settings"),
+    path("settings/deadlines/new/", views.deadline_setting_edit, name="deadline_setting_new"),
+    path(
+        "settings/deadlines/<uuid:setting_id>/",
+        views.deadline_setting_edit,
+        name="deadline_setting_edit",
+    ),
     path("patients/<uuid:patient_id>/", views.plan_home, name="home"),
     path("patients/<uuid:patient_id>/start/", views.plan_start, name="start"),
     path(_V, views.plan_version, name="version"),

@@ -22,6 +22,7 @@ from openiop.audit.models import AuditAction
 from openiop.audit.services import AuditEntry, audit_record, audit_record_many
 from openiop.core.errors import ErrorCode, ServiceError
 from openiop.core.http import actor_of, form_error, now, today
+from openiop.organizations.models import Payer, PlanType, Program
 from openiop.patients.selectors import PatientAccess, patient_get_for_user
 from openiop.plans import forms, rules, selectors, services
 from openiop.plans.models import (
@@ -562,19 +563,20 @@ def worklist(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
     rows = selectors.worklist(actor=actor, today=today())
     # One read row per patient listed (one locked insert), as search does.
-    audit_record_many(
-        actor=actor,
-        entries=[
-            AuditEntry(
-                action=AuditAction.READ,
-                patient=r.episode.patient,
-                object_type="plan_worklist",
-                object_id=str(r.episode.patient.public_id),
-                detail={"state": r.due.state},
-            )
-            for r in rows
-        ],
-    )
+    if rows:
+        audit_record_many(
+            actor=actor,
+            entries=[
+                AuditEntry(
+                    action=AuditAction.READ,
+                    patient=r.episode.patient,
+                    object_type="plan_worklist",
+                    object_id=str(r.episode.patient.public_id),
+                    detail={"state": r.due.state},
+                )
+                for r in rows
+            ],
+        )
     return render(
         request,
         "plans/worklist.html",
@@ -584,4 +586,118 @@ def worklist(request: HttpRequest) -> HttpResponse:
             "awaiting": sum(1 for r in rows if r.due.awaiting_signatures),
             "status_labels": dict(PlanVersionStatus.choices),
         },
+    )
+
+
+# ----- deadline settings (program directors) ------------------------------------------------
+
+_SETTING_LABELS = {
+    "label": "Requirement",
+    "program": "Program",
+    "payer": "Payer",
+    "plan_type": "Payer plan type",
+    "jurisdiction": "State",
+    "due_within_days": "Plan due within",
+    "review_every_days": "Review every",
+    "prescriber_signature_required": "Prescriber signs",
+    "is_active": "In force",
+}
+
+
+@staff(Perm.ORG_MANAGE)
+def deadline_settings(request: HttpRequest) -> HttpResponse:
+    actor = actor_of(request)
+    if actor.org_id is None:
+        raise Http404("No organization.")
+    rows = selectors.deadline_settings_list(organization_id=actor.org_id)
+    return render(
+        request,
+        "plans/deadline_settings.html",
+        {
+            "rows": rows,
+            "default_due": rules.DEFAULT_DUE_DAYS,
+            "default_review": rules.DEFAULT_REVIEW_DAYS,
+            "plan_types": dict(PlanType.choices),
+        },
+    )
+
+
+@staff(Perm.ORG_MANAGE)
+def deadline_setting_edit(request: HttpRequest, setting_id: UUID | None = None) -> HttpResponse:
+    """New (no id) or existing setting: errors next to the fields (422, everything typed
+    kept), a concurrent save refused showing what is saved now (409)."""
+    actor = actor_of(request)
+    if actor.org_id is None:
+        raise Http404("No organization.")
+    setting = None
+    if setting_id is not None:
+        setting = selectors.deadline_setting_get(organization_id=actor.org_id, public_id=setting_id)
+        if setting is None:
+            raise Http404("No such setting.")
+    programs = Program.objects.filter(site__organization_id=actor.org_id).order_by("name")
+    payers = Payer.objects.filter(organization_id=actor.org_id).order_by("name")
+    conflict: services.SettingConflict | None = None
+    if request.method == "POST":
+        form = forms.DeadlineSettingForm(request.POST, programs=programs, payers=payers)
+        if form.is_valid():
+            try:
+                services.deadline_setting_save(
+                    actor=actor,
+                    public_id=setting.public_id if setting else None,
+                    data=form.setting_input(),
+                    base_version=form.cleaned_data["version"],
+                    submission_token=form.cleaned_data["submission_token"],
+                )
+            except services.SettingConflict as error:
+                conflict = error
+                form.add_error(None, error.message)
+            except services.PlanInvalid as error:
+                for field, message in error.errors.items():
+                    form.add_error(field if field in form.fields else None, message)
+            except ServiceError as error:
+                form_error(form, error)
+            else:
+                messages.success(request, "Plan deadline setting saved.")
+                return redirect("plans:deadline_settings")
+    else:
+        initial: dict[str, Any] = {"submission_token": uuid.uuid4(), "is_active": True}
+        if setting is not None:
+            initial |= {
+                "version": setting.version,
+                "label": setting.label,
+                "program": str(setting.program.public_id) if setting.program else "",
+                "payer": str(setting.payer.public_id) if setting.payer else "",
+                "plan_type": setting.plan_type,
+                "jurisdiction": setting.jurisdiction,
+                "due_within_days": setting.due_within_days,
+                "review_every_days": setting.review_every_days,
+                "prescriber_signature_required": setting.prescriber_signature_required,
+                "is_active": setting.is_active,
+            }
+        form = forms.DeadlineSettingForm(initial=initial, programs=programs, payers=payers)
+    saved: list[tuple[str, Any]] = []
+    if conflict is not None:
+        current = conflict.current
+        # The next save starts from what is stored now (with a fresh token).
+        data = request.POST.copy()
+        data["version"] = str(current.version)
+        data["submission_token"] = str(uuid.uuid4())
+        form.data = data
+        shown = {
+            "label": current.label,
+            "program": current.program.name if current.program else "any",
+            "payer": current.payer.name if current.payer else "any",
+            "plan_type": current.get_plan_type_display() or "any",
+            "jurisdiction": current.jurisdiction or "any",
+            "due_within_days": current.due_within_days,
+            "review_every_days": current.review_every_days,
+            "prescriber_signature_required": current.prescriber_signature_required,
+            "is_active": current.is_active,
+        }
+        saved = [(_SETTING_LABELS[k], shown[k]) for k in conflict.changed]
+    return render(
+        request,
+        "plans/deadline_setting_form.html",
+        {"form": form, "setting": setting, "conflict": conflict, "saved": saved},
+        status=(409 if conflict else 422) if form.errors else 200,
     )

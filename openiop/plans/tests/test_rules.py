@@ -308,3 +308,21 @@ def test_homework_kind_validation(kind, raw, errors):
     assert set(found) == errors
     if not errors:
         assert data
+
+
+@pytest.mark.parametrize(
+    ("setting", "fields"),
+    [
+        (MEDICARE, set()),
+        (KANSAS, set()),
+        (S("Prescriber only", prescriber_signature_required=True), set()),
+        (S("", review_every_days=30), {"label"}),
+        (S("Nothing required"), {"due_within_days"}),
+        (S("Zero days", due_within_days=0), {"due_within_days"}),
+        (S("Two years", review_every_days=730), {"review_every_days"}),
+        (S("Kansas lower case", jurisdiction="ks", due_within_days=7), set()),
+        (S("Not a state", jurisdiction="ZZ", due_within_days=7), {"jurisdiction"}),
+    ],
+)
+def test_deadline_setting_errors(setting, fields):  # type: ignore[no-untyped-def]
+    assert set(rules.deadline_setting_errors(setting)) == fields
