@@ -39,7 +39,7 @@ def test_pdf_renders_to_png(world: Any, tmp_path: Path) -> None:
     target = Path(os.environ.get("NOTES_PDF_PNG") or tmp_path / "note")
     (tmp_path / "note.pdf").write_bytes(pdf)
     subprocess.run(  # noqa: S603
-        [exe, "-png", "-r", "60", "-singlefile", str(tmp_path / "note.pdf"), str(target)],
+        [exe, "-png", "-r", "90", "-singlefile", str(tmp_path / "note.pdf"), str(target)],
         check=True,
     )
     assert Path(f"{target}.png").stat().st_size > 5000
