@@ -26,12 +26,34 @@ class AssignForm(forms.Form):
         label="Instructions", widget=forms.Textarea(attrs={"rows": 2}), required=False
     )
     objective = forms.ChoiceField(label="For plan objective", required=False)
+    group_session = forms.ChoiceField(
+        label="Assigned in group session",
+        required=False,
+        help_text="Group sessions the patient attended in the last 30 days.",
+    )
+    appointment = forms.ChoiceField(label="Assigned in appointment", required=False)
 
-    def __init__(self, *args: Any, objectives: Sequence[Any] = (), **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        objectives: Sequence[Any] = (),
+        sessions: Sequence[Any] = (),
+        appointments: Sequence[Any] = (),
+        **kwargs: Any,
+    ) -> None:
+        from openiop.homework.selectors import appointment_label, session_label
+
         super().__init__(*args, **kwargs)
-        field = self.fields["objective"]
+        self._choices("objective", [(str(o.public_id), o.text[:80]) for o in objectives])
+        self._choices("group_session", [(str(s.public_id), session_label(s)) for s in sessions])
+        self._choices(
+            "appointment", [(str(a.public_id), appointment_label(a)) for a in appointments]
+        )
+
+    def _choices(self, name: str, choices: list[tuple[str, str]]) -> None:
+        field = self.fields[name]
         assert isinstance(field, forms.ChoiceField)
-        field.choices = [("", "—")] + [(str(o.public_id), o.text[:80]) for o in objectives]
+        field.choices = [("", "—"), *choices]
 
 
 class EntryForm(forms.Form):

@@ -13,6 +13,8 @@ from django.db import transaction
 
 from openiop.accounts.models import ProgramMembership, User
 from openiop.accounts.roles import Perm
+from openiop.attendance.models import AttendanceRecord
+from openiop.attendance.rules import ATTENDED
 from openiop.audit.models import AuditAction
 from openiop.audit.services import audit_record
 from openiop.core.errors import ErrorCode, ServiceError
@@ -136,8 +138,14 @@ def homework_assign(
     session = None
     if data.group_session_public_id:
         session = GroupSession.objects.filter(public_id=data.group_session_public_id).first()
-        if session is None or episode is None or session.program_id != episode.program_id:
-            errors["group_session"] = "Choose a session of the patient's program."
+        attended = (
+            session is not None
+            and AttendanceRecord.objects.filter(
+                patient=patient, session=session, status__in=list(ATTENDED)
+            ).exists()
+        )
+        if session is None or not attended:
+            errors["group_session"] = "Choose a group session the patient attended."
     appointment = None
     if data.appointment_public_id:
         appointment = Appointment.objects.filter(

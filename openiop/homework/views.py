@@ -4,6 +4,7 @@ mark reviewed, cancel)."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
@@ -20,7 +21,6 @@ from openiop.core.http import actor_of, form_error, now, today
 from openiop.homework import forms, kinds, selectors, services
 from openiop.homework.models import AssignmentStatus
 from openiop.patients.selectors import PatientAccess, patient_get_for_user
-from openiop.plans.selectors import plan_objectives_current
 
 
 def _access(request: HttpRequest, patient_id: UUID, purpose: str = "read") -> PatientAccess:
@@ -51,12 +51,14 @@ def _list(
     request: HttpRequest, access: PatientAccess, form: forms.AssignForm, status: int = 200
 ) -> HttpResponse:
     rows = selectors.homework_for_patient(patient=access.patient)
+    review = selectors.homework_completed_since_last_session(patient=access.patient, before=today())
     return render(
         request,
         "homework/list.html",
         {
             "patient": access.patient,
             "rows": rows,
+            "review": review,
             "form": form,
             "kinds": kinds.KINDS.values(),
             "can_write": actor_of(request).has_perm_code(Perm.PLAN_WRITE),
@@ -68,18 +70,36 @@ def _list(
 @staff(Perm.PATIENT_VIEW)
 def homework_list(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     access = _access(request, patient_id)
-    objectives = plan_objectives_current(patient=access.patient)
-    form = forms.AssignForm(initial={"submission_token": uuid.uuid4()}, objectives=objectives)
+    form = forms.AssignForm(
+        initial={"submission_token": uuid.uuid4(), **_initial_source(request)},
+        **_sources(access),
+    )
     _audit_read(request, access, "homework_list", access.patient.public_id)
     return _list(request, access, form)
+
+
+def _sources(access: PatientAccess) -> dict[str, Any]:
+    src = selectors.assign_sources(patient=access.patient, today=today())
+    return {
+        "objectives": src.objectives,
+        "sessions": src.sessions,
+        "appointments": src.appointments,
+    }
+
+
+def _initial_source(request: HttpRequest) -> dict[str, str]:
+    """`?objective=<id>` (from the plan page) or `?group_session=` / `?appointment=`
+    preselects where the homework comes from; the service checks it again."""
+    return {
+        k: request.GET[k] for k in ("objective", "group_session", "appointment") if k in request.GET
+    }
 
 
 @staff(Perm.PLAN_WRITE)
 @require_POST
 def homework_assign(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     access = _access(request, patient_id, "homework")
-    objectives = plan_objectives_current(patient=access.patient)
-    form = forms.AssignForm(request.POST, objectives=objectives)
+    form = forms.AssignForm(request.POST, **_sources(access))
     if form.is_valid():
         c = form.cleaned_data
         try:
@@ -91,6 +111,8 @@ def homework_assign(request: HttpRequest, patient_id: UUID) -> HttpResponse:
                     due_on=c["due_on"],
                     instructions=c["instructions"],
                     objective_public_id=c["objective"],
+                    group_session_public_id=c["group_session"],
+                    appointment_public_id=c["appointment"],
                 ),
                 submission_token=c["submission_token"],
                 today=today(),
