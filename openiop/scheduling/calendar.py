@@ -30,6 +30,13 @@ class Placed(Generic[T]):
     row_end: int
     lane: int = 1
     clipped: bool = False
+    hidden: bool = False  # beyond the lanes side by side: listed, not drawn on the grid
+    to_end: bool = False  # last lane of its overlap group: widened to the column's edge
+
+    @property
+    def short(self) -> bool:
+        """Too short for two lines of text (30 minutes or less)."""
+        return self.row_end - self.row_start <= 2
 
 
 @dataclass
@@ -38,6 +45,7 @@ class DayColumn(Generic[T]):
     placed: list[Placed[T]] = field(default_factory=list)
     lanes: int = 1
     closed: str = ""
+    more: int = 0  # events not drawn on the grid (too many at once); the agenda lists them
 
 
 def _row(moment: datetime, day: date) -> int:
@@ -47,9 +55,14 @@ def _row(moment: datetime, day: date) -> int:
     return max(1, min(ROWS + 1, line))
 
 
-def layout(days: list[date], events: list[tuple[T, datetime, datetime]]) -> list[DayColumn[T]]:
+def layout(
+    days: list[date],
+    events: list[tuple[T, datetime, datetime]],
+    max_lanes: int = MAX_LANES,
+) -> list[DayColumn[T]]:
     """Put each (item, local start, local end) in its day's column, with overlapping
-    events side by side in lanes."""
+    events side by side in at most `max_lanes` lanes; events beyond them are marked
+    hidden and counted in the column's `more` (the page lists them)."""
     columns = {d: DayColumn[T](d) for d in days}
     for item, start, end in sorted(events, key=lambda e: (e[1], e[2])):
         column = columns.get(start.date())
@@ -61,16 +74,23 @@ def layout(days: list[date], events: list[tuple[T, datetime, datetime]]) -> list
             rs, re_ = (min(rs, ROWS), min(rs, ROWS) + 1)
         column.placed.append(Placed(item, start, end, rs, re_, clipped=clipped))
     for column in columns.values():
-        _assign_lanes(column)
+        _assign_lanes(column, min(max_lanes, MAX_LANES))
     return [columns[d] for d in days]
 
 
-def _assign_lanes(column: DayColumn[T]) -> None:
+def _assign_lanes(column: DayColumn[T], max_lanes: int) -> None:
     lane_ends: list[int] = []
     group: list[Placed[T]] = []
     group_end = 0
+
+    def close(group: list[Placed[T]], lanes: int) -> None:
+        # The last lane of a group narrower than the column takes the remaining width.
+        for p in group:
+            p.to_end = p.lane == min(lanes, max_lanes)
+
     for p in column.placed:
         if group and p.row_start >= group_end:
+            close(group, len(lane_ends))
             lane_ends = []
             group = []
         for i, end in enumerate(lane_ends):
@@ -83,9 +103,12 @@ def _assign_lanes(column: DayColumn[T]) -> None:
             p.lane = len(lane_ends)
         group.append(p)
         group_end = max(group_end, p.row_end)
-        column.lanes = min(MAX_LANES, max(column.lanes, len(lane_ends)))
+        column.lanes = min(max_lanes, max(column.lanes, len(lane_ends)))
+    close(group, len(lane_ends))
     for p in column.placed:
-        p.lane = min(p.lane, MAX_LANES)
+        if p.lane > max_lanes:
+            p.hidden = True
+            column.more += 1
 
 
 def hour_labels() -> list[tuple[int, str]]:

@@ -146,7 +146,8 @@ def _render_calendar(
 ) -> HttpResponse:
     tz = services.local_tz()
     local = [(item, s.astimezone(tz), e.astimezone(tz)) for item, s, e in items]
-    columns = calendar.layout(days, local)
+    # A week's day columns are narrow: three events side by side at most there.
+    columns = calendar.layout(days, local, max_lanes=3 if mode == "week" else calendar.MAX_LANES)
     for column in columns:
         column.closed = closures.get(column.day, "")
     step = timedelta(days=1 if mode == "day" else 7)

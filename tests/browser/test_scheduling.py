@@ -101,3 +101,91 @@ def test_track_template_generate_and_rolling_enrolment(  # type: ignore[no-untyp
     shot("scheduling-patient-week")
     page.goto(f"{base}/scheduling/tracks/{track.public_id}/calendar/?view=day&date={future.on}")
     shot("scheduling-track-day")
+
+
+def _crowd_day(world, day):  # type: ignore[no-untyped-def]
+    """Many overlapping events on one day of alice's calendar: two groups she leads and
+    nine appointments, seven of them at the same hour (more than the grid's lanes)."""
+    from datetime import time
+
+    from openiop.scheduling.models import Appointment
+    from tests.factories import PatientFactory
+
+    track = make_track(world, name="Crowded morning track with a long name")
+    room = Room.objects.create(site=world.program_a.site, name="Big group room", capacity=20)
+    tz = timezone.get_current_timezone()
+
+    def at(t: time):  # type: ignore[no-untyped-def]
+        return timezone.datetime.combine(day, t, tzinfo=tz)
+
+    for start, end in ((time(9), time(12)), (time(9, 30), time(10, 30))):
+        GroupSession.objects.create(
+            track=track,
+            program=track.program,
+            on=day,
+            starts_at=at(start),
+            ends_at=at(end),
+            room=room,
+            facilitator=world.alice,
+            capacity=12,
+        )
+    kinds = ["individual", "med_management", "case_management", "family"]
+    slots = [(time(10), time(11))] * 7 + [(time(13), time(13, 20)), (time(15), time(17, 30))]
+    for i, (start, end) in enumerate(slots):
+        patient = PatientFactory(organization=world.org, legal_family_name=f"Crowd{i}")
+        Appointment.objects.create(
+            patient=patient,
+            program=world.program_a,
+            kind=kinds[i % 4],
+            staff=world.alice,
+            on=day,
+            starts_at=at(start),
+            ends_at=at(end),
+            created_by=world.alice,
+        )
+    return track
+
+
+def test_calendars_at_phone_width_with_many_overlaps(  # type: ignore[no-untyped-def]
+    page: Page, live_server, world, shot
+) -> None:
+    base = live_server.url
+    today = timezone.localdate()
+    day = today - timedelta(days=today.weekday()) + timedelta(days=2)  # this Wednesday
+    _crowd_day(world, day)
+    sign_in(page, base, world.alice)
+    url = f"{base}/scheduling/staff/{world.alice.public_id}/calendar/"
+    for width, name in ((390, "phone"), (1280, "desktop")):
+        page.set_viewport_size({"width": width, "height": 900})
+        for view in ("week", "day"):
+            page.goto(f"{url}?view={view}&date={day}")
+            shot(f"scheduling-crowded-{view}-{name}")
+            # The page itself never scrolls sideways.
+            assert page.evaluate("document.documentElement.scrollWidth") <= width + 1
+            agenda = page.locator("#agenda li.cal-event")
+            if name == "phone" or view == "day":
+                # Every event is listed, readable at full width.
+                expect(page.locator("#agenda")).to_be_visible()
+                assert agenda.count() == 11
+                widths = [agenda.nth(i).bounding_box()["width"] for i in range(11)]  # type: ignore[index]
+                assert min(widths) >= width * 0.75 - 40, widths
+            if name == "phone":
+                expect(page.locator(".cal")).to_be_hidden()
+                continue
+            # On the grid no event hides behind another: 7 at 10:00 beside the two groups
+            # is more than the lanes (3 in a week's narrow columns, 6 in a day), so the
+            # rest are counted as "+N more" (linking to the list) instead of overlapping.
+            drawn, more = (5, 6) if view == "week" else (8, 3)
+            grid = page.locator(f'.cal-day[data-day="{day}"] .cal-event')
+            assert grid.count() == drawn
+            expect(page.locator(".cal-head .cal-more")).to_have_text(f"+{more} more")
+            boxes = [grid.nth(i).bounding_box() for i in range(grid.count())]
+            for i, a in enumerate(boxes):
+                assert a is not None and a["width"] >= 14 and a["height"] >= 10, a
+                for b in boxes[i + 1 :]:
+                    assert b is not None
+                    overlap_x = min(a["x"] + a["width"], b["x"] + b["width"]) - max(a["x"], b["x"])
+                    overlap_y = min(a["y"] + a["height"], b["y"] + b["height"]) - max(
+                        a["y"], b["y"]
+                    )
+                    assert overlap_x <= 1 or overlap_y <= 1, (a, b)

@@ -165,3 +165,21 @@ def test_calendar_layout_lanes_and_rows() -> None:
     assert placed["a"].row_end == (12 - calendar.FIRST_HOUR) * 4 + 1
     assert (placed["a"].lane, placed["b"].lane, placed["c"].lane) == (1, 2, 1)
     assert cols[0].lanes == 2
+
+
+def test_calendar_layout_overflow_widening_and_short_events() -> None:
+    tz = ZoneInfo("America/New_York")
+    day = date(2030, 3, 4)
+    at = lambda h, m=0: datetime(2030, 3, 4, h, m, tzinfo=tz)  # noqa: E731
+    crowd = [(f"x{i}", at(10), at(11)) for i in range(5)]
+    cols = calendar.layout([day], [*crowd, ("late", at(15), at(15, 20))], max_lanes=3)
+    col = cols[0]
+    placed = {p.item: p for p in col.placed}
+    assert col.lanes == 3 and col.more == 2
+    assert [placed[f"x{i}"].hidden for i in range(5)] == [False, False, False, True, True]
+    # The crowd's third lane is the column's edge; the lone 15:00 event takes the width.
+    assert placed["x2"].to_end and not placed["x0"].to_end
+    assert placed["late"].lane == 1 and placed["late"].to_end
+    assert placed["late"].short and not placed["x0"].short
+    # Side by side up to the default six lanes in a day view.
+    assert calendar.layout([day], crowd)[0].more == 0
