@@ -242,3 +242,11 @@ def test_census_query_count_constant_with_walk_ins(world, as_user) -> None:  # t
             now=wed.starts_at,
         )
     assert count() == small
+
+
+def test_census_row_urls_match_reverse(world) -> None:  # type: ignore[no-untyped-def]
+    from openiop.attendance.templatetags.attendance_tags import chart_url, check_in_url
+
+    s, p = uuid.uuid4(), uuid.uuid4()
+    assert chart_url(p) == reverse("patients:chart", args=[p])
+    assert check_in_url(s, p) == reverse("attendance:check_in", args=[s, p])
