@@ -189,3 +189,106 @@ def test_calendars_at_phone_width_with_many_overlaps(  # type: ignore[no-untyped
                         a["y"], b["y"]
                     )
                     assert overlap_x <= 1 or overlap_y <= 1, (a, b)
+
+
+def test_closure_cancels_generated_sessions_and_waitlist_promotion(  # type: ignore[no-untyped-def]
+    page: Page, live_server, world, shot
+) -> None:
+    from openiop.patients.selectors import PatientAccess
+    from openiop.scheduling import services
+    from openiop.scheduling.models import Enrolment, ScheduleChange, WaitlistEntry
+    from tests.factories import EpisodeFactory, PatientFactory
+
+    base = live_server.url
+    track = make_track(world, max_group_size=1)
+    room = Room.objects.create(site=world.program_a.site, name="Group room 1", capacity=14)
+    today = timezone.localdate()
+    template = services.template_create(
+        actor=world.dana,
+        track=track,
+        data=services.TemplateInput(
+            name="Morning group",
+            weekdays="013",
+            start_time=track.day_start,
+            end_time=track.day_end,
+            room=room,
+            facilitator=world.alice,
+            co_facilitator=None,
+            topic=None,
+            capacity=1,
+            valid_from=today,
+            valid_until=None,
+        ),
+    )
+    services.template_generate(
+        actor=world.dana,
+        template_public_id=template.public_id,
+        through=today + timedelta(weeks=3),
+        today=today,
+    )
+    target = GroupSession.objects.filter(track=track, on__gt=today).order_by("on").first()
+    assert target is not None
+
+    # The director records a holiday on a day that already has a session.
+    sign_in(page, base, world.dana)
+    page.goto(f"{base}/scheduling/closures/")
+    page.fill("#id_on", target.on.isoformat())
+    submit(page)
+    assert field_error(page, "id_name") == "This field is required."
+    expect(page.locator("#id_on")).to_have_value(target.on.isoformat())
+    page.fill("#id_name", "Founders' day")
+    submit(page)
+    expect(page.locator(".messages")).to_contain_text("Closure recorded")
+    expect(page.locator("#affected")).to_contain_text("Morning SUD")
+    shot("scheduling-closure-offer")
+    page.locator("#affected button").click()
+    expect(page.locator(".messages")).to_contain_text("1 session cancelled by the program")
+    expect(page.locator("#affected")).to_contain_text("None: nothing to cancel")
+    target.refresh_from_db()
+    assert target.cancelled_by == "program" and target.cancel_reason == "Closed: Founders' day"
+    assert ScheduleChange.objects.filter(session=target).count() == 1
+    page.goto(f"{base}/scheduling/sessions/{target.public_id}/")
+    expect(page.locator("h1")).to_contain_text("cancelled by the program")
+
+    # The track is full: enrolling a second patient puts them on the waitlist.
+    services.enrolment_create(
+        actor=world.alice,
+        access=PatientAccess(world.patient_a, False),
+        episode_public_id=world.episode_a.public_id,
+        track=track,
+        start_on=today,
+    )
+    waiting = PatientFactory(organization=world.org, legal_family_name="Canary-WAIT")
+    EpisodeFactory(patient=waiting, program=world.program_a)
+    page.context.clear_cookies()
+    sign_in(page, base, world.alice)
+    page.goto(f"{base}/scheduling/patients/{waiting.public_id}/enrol/")
+    page.select_option("#id_track", label=track.name)
+    page.fill("#id_start_on", today.isoformat())
+    submit(page)
+    expect(page.locator(".messages")).to_contain_text("on its waitlist")
+    page.goto(f"{base}/scheduling/tracks/{track.public_id}/waitlist/")
+    expect(page.locator("#waitlist")).to_contain_text("Canary-WAIT")
+    expect(page.locator("#places")).to_contain_text("Full")
+    expect(page.locator("#waitlist button")).to_have_count(0)
+
+    # A place frees: the first patient's enrolment ends today (off the rosters from today).
+    enrolment = Enrolment.objects.get(patient=world.patient_a)
+    services.enrolment_end(
+        actor=world.alice,
+        access=PatientAccess(world.patient_a, False),
+        enrolment_public_id=enrolment.public_id,
+        ended_on=today,
+        reason="discharge",
+        base_version=enrolment.version,
+    )
+    page.goto(f"{base}/scheduling/tracks/{track.public_id}/")
+    expect(page.locator("#places")).to_contain_text("1 place free")
+    expect(page.locator("#places")).to_contain_text("1 waiting")
+    page.goto(f"{base}/scheduling/tracks/{track.public_id}/waitlist/")
+    shot("scheduling-waitlist-place-free")
+    page.locator("#waitlist button", has_text="Enrol now").click()
+    expect(page.locator(".messages")).to_contain_text("Enrolled from the waitlist")
+    expect(page.locator("#waitlist")).to_contain_text("Nobody is waiting")
+    assert WaitlistEntry.objects.get(patient=waiting).status == "enrolled"
+    assert Enrolment.objects.filter(patient=waiting, ended_on__isnull=True).count() == 1

@@ -185,7 +185,7 @@ def test_closure_page_offers_to_cancel_then_cancels_by_program(world, as_user) -
     client = as_user(world.dana)
     url = reverse("scheduling:closure", args=[closure.public_id])
     body = client.get(url).content.decode()
-    assert "Cancel these 1 session" in body and "Morning SUD" in body
+    assert "Cancel this session (cancelled by the program)" in body and "Morning SUD" in body
     response = client.post(url, {"reason": ""})
     assert response.status_code == 302
     session = GroupSession.objects.get(track=sched.track, on=MONDAY)
