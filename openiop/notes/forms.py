@@ -29,6 +29,8 @@ FORMAT_CHOICES = [c for c in NoteFormat.choices if c[0] != rules.GROUP]
 class NoteForm(forms.Form):
     submission_token = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    # The kept appointment a new note documents; the view resolves it for the patient.
+    appointment = forms.UUIDField(widget=forms.HiddenInput, required=False)
     program = forms.ModelChoiceField(queryset=Program.objects.none(), empty_label=None)
     format = forms.ChoiceField(choices=FORMAT_CHOICES)
     service_date = forms.DateField(label="Date of service", widget=DATE, required=False)

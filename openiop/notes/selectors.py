@@ -11,10 +11,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from openiop.accounts.models import User
@@ -396,3 +397,29 @@ def groups_by_author(items: Iterable[WorkItem]) -> dict[int, list[WorkItem]]:
     for i in items:
         out[i.note.author_id].append(i)
     return out
+
+
+def kept_appointments_without_note(*, patient: Patient, today: date, days: int = 30) -> list[Any]:
+    """The patient's appointments of the last `days` days that were kept (attendance
+    marked as attended) and have no note yet, newest first (1 query)."""
+    from openiop.attendance.models import AttendanceRecord
+    from openiop.attendance.rules import ATTENDED
+    from openiop.scheduling.models import Appointment
+
+    kept = AttendanceRecord.objects.filter(appointment=OuterRef("pk"), status__in=sorted(ATTENDED))
+    noted = Note.objects.filter(appointment=OuterRef("pk")).exclude(
+        status=NoteStatus.ENTERED_IN_ERROR
+    )
+    return list(
+        Appointment.objects.filter(
+            patient=patient,
+            on__gte=today - timedelta(days=days),
+            on__lte=today,
+            kind__in=["individual", "family", "med_management", "case_management"],
+        )
+        .exclude(status=SessionStatus.CANCELLED)
+        .filter(Exists(kept))
+        .exclude(Exists(noted))
+        .select_related("staff")
+        .order_by("-starts_at")[:20]
+    )

@@ -26,7 +26,8 @@ from openiop.audit.models import AuditAction
 from openiop.audit.services import AuditEntry, audit_record, audit_record_many
 from openiop.core.errors import ErrorCode, ServiceError
 from openiop.core.models import SubmissionReceipt
-from openiop.episodes.models import Episode
+from openiop.episodes.models import Episode, EpisodeStatus
+from openiop.episodes.rules import OPEN_STATUSES
 from openiop.notes import rules
 from openiop.notes.models import (
     GroupNote,
@@ -42,7 +43,7 @@ from openiop.notes.models import (
 from openiop.organizations.models import Program
 from openiop.patients.models import Patient
 from openiop.patients.selectors import PatientAccess
-from openiop.scheduling.models import GroupSession, SessionStatus, Topic
+from openiop.scheduling.models import Appointment, GroupSession, SessionStatus, Topic
 
 
 class NoteInvalid(ServiceError):
@@ -83,6 +84,8 @@ class NoteInput:
     homework: str = ""
     homework_ids: Sequence[str] = ()
     is_sud_counseling: bool = False
+    # The kept appointment the note documents (set once, at creation).
+    appointment: Appointment | None = None
 
 
 @dataclass(frozen=True)
@@ -317,6 +320,72 @@ def _apply(note: Note, data: NoteInput, *, lenient: bool = False) -> None:
     note.is_sud_counseling = data.is_sud_counseling and note.kind == NoteKind.INDIVIDUAL
 
 
+NO_OPEN_EPISODE = (
+    "The patient has no open episode in this program. A note documents care in an "
+    "episode: admit (or readmit) the patient first, or choose the program they are in."
+)
+
+
+def open_episode(patient: Patient, program: Program) -> Episode:
+    """The patient's active episode in the program, else another open one (referred,
+    screening: observation visits, assessments); refused when every episode is closed."""
+    episodes = list(
+        Episode.objects.filter(
+            patient=patient, program=program, status__in=sorted(OPEN_STATUSES)
+        ).order_by("-referred_on", "-id")
+    )
+    if not episodes:
+        raise NoteInvalid({"program": NO_OPEN_EPISODE})
+    active = [e for e in episodes if e.status == EpisodeStatus.ACTIVE]
+    return (active or episodes)[0]
+
+
+# Which appointment kinds each note kind documents (family sessions: individual notes).
+APPOINTMENT_KINDS: dict[str, set[str]] = {
+    NoteKind.INDIVIDUAL: {"individual", "family"},
+    NoteKind.MED_MANAGEMENT: {"med_management"},
+    NoteKind.CASE_MANAGEMENT: {"case_management"},
+}
+
+
+def kept_appointment_errors(
+    appointment: Appointment, *, patient: Patient, kind: str, attended: bool, has_note: bool
+) -> str | None:
+    """Why a note of `kind` cannot document this appointment, or None."""
+    if appointment.patient_id != patient.pk:
+        return "That appointment is another patient's."
+    if appointment.status == SessionStatus.CANCELLED:
+        return "That appointment was cancelled; there is nothing to document."
+    if not attended:
+        return "That appointment was not kept (no attendance recorded as present)."
+    if appointment.kind not in APPOINTMENT_KINDS.get(kind, set()):
+        return "That appointment is of another kind; choose the matching kind of note."
+    if has_note:
+        return "That appointment already has a note; open it from the patient's notes."
+    return None
+
+
+def _check_appointment(patient: Patient, kind: str, data: NoteInput) -> None:
+    appt = data.appointment
+    assert appt is not None
+    Appointment.objects.select_for_update().filter(pk=appt.pk).first()
+    why = kept_appointment_errors(
+        appt,
+        patient=patient,
+        kind=kind,
+        attended=AttendanceRecord.objects.filter(
+            appointment=appt, status__in=sorted(ATTENDED)
+        ).exists(),
+        has_note=Note.objects.filter(appointment=appt)
+        .exclude(status=NoteStatus.ENTERED_IN_ERROR)
+        .exists(),
+    )
+    if why is not None:
+        raise NoteInvalid({"program": why})
+    if appt.program_id != data.program.pk:
+        raise NoteInvalid({"program": "Choose the program the appointment was in."})
+
+
 @transaction.atomic
 def note_create(
     *,
@@ -336,14 +405,16 @@ def note_create(
     if kind not in INDIVIDUAL_KINDS:
         raise ServiceError(ErrorCode.INVALID, "Unknown kind of note.", field="kind")
     _require_member(actor, data.program.pk, "program")
-    episode = (
-        Episode.objects.filter(patient=access.patient, program=data.program)
-        .order_by("-referred_on", "-id")
-        .first()
+    episode = open_episode(access.patient, data.program)
+    if data.appointment is not None:
+        _check_appointment(access.patient, kind, data)
+    note = Note(
+        patient=access.patient,
+        kind=kind,
+        author=actor,
+        episode=episode,
+        appointment=data.appointment,
     )
-    if episode is None:
-        raise NoteInvalid({"program": "The patient has no episode in this program."})
-    note = Note(patient=access.patient, kind=kind, author=actor, episode=episode)
     _apply(note, data)
     note.save()
     _event(note, kind=NoteEvent.Kind.DRAFTED, actor=actor, at=now)
@@ -442,6 +513,7 @@ def note_sign(
     note.status = NoteStatus.PENDING_COSIGN if needed else NoteStatus.SIGNED
     note.version += 1
     note.save()
+    reviewed = _mark_homework_reviewed(actor, access, note, now)
     _event(
         note,
         kind=NoteEvent.Kind.COSIGN_REQUESTED if needed else NoteEvent.Kind.SIGNED,
@@ -449,6 +521,7 @@ def note_sign(
         at=now,
         content_sha256=note.content_sha256,
         late_entry=note.late_entry,
+        homework_reviewed=reviewed,
     )
     _audit(
         actor,
@@ -458,6 +531,38 @@ def note_sign(
         {"content_sha256": note.content_sha256, "late_entry": note.late_entry, "cosign": needed},
     )
     return note
+
+
+def _mark_homework_reviewed(
+    actor: User, access: PatientAccess, note: Note, now: datetime
+) -> list[str]:
+    """Completed homework the signed note says was reviewed is marked reviewed through
+    the homework app's own service (its rules, its audit row). Homework not completed
+    yet stays as it is: the note records that it was discussed."""
+    from openiop.homework.models import AssignmentStatus, HomeworkAssignment
+    from openiop.homework.services import homework_mark_reviewed
+
+    ids = [h["id"] for h in note.homework or [] if h.get("id")]
+    if not ids:
+        return []
+    completed = HomeworkAssignment.objects.filter(
+        patient=access.patient, public_id__in=ids, status=AssignmentStatus.COMPLETED
+    ).values_list("public_id", flat=True)
+    done = []
+    for public_id in completed:
+        try:
+            homework_mark_reviewed(
+                actor=actor,
+                access=access,
+                assignment_public_id=public_id,
+                note=f"Reviewed in the {note.get_kind_display().lower()} session of "
+                f"{note.service_date:%Y-%m-%d} (note {note.public_id}).",
+                now=now,
+            )
+        except ServiceError:
+            continue  # e.g. a role that writes notes but not homework: the note stands
+        done.append(str(public_id))
+    return done
 
 
 def _cosign_one(note: Note, actor: User, now: datetime) -> None:

@@ -3,6 +3,7 @@ addenda, PDF, and the group note of a session (shared part once, one section eac
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
@@ -15,7 +16,7 @@ from openiop.access.policy import staff
 from openiop.accounts.roles import Perm
 from openiop.attendance.selectors import session_get_for_user
 from openiop.audit.models import AuditAction
-from openiop.audit.services import AuditEntry, audit_record_many
+from openiop.audit.services import AuditEntry, audit_patients_listed, audit_record_many
 from openiop.core.errors import ErrorCode, ServiceError
 from openiop.core.http import actor_of, form_error, now
 from openiop.notes import rules, selectors, services
@@ -33,8 +34,14 @@ from openiop.notes.links import homework_for_patients, objectives_for_patients
 from openiop.notes.models import Note, NoteKind, NoteStatus
 from openiop.organizations.models import Program
 from openiop.patients.models import Patient
-from openiop.patients.selectors import PatientAccess, patient_get_for_user, patient_visible_qs
-from openiop.scheduling.models import GroupSession, Topic
+from openiop.patients.rules import parse_search
+from openiop.patients.selectors import (
+    PatientAccess,
+    patient_get_for_user,
+    patient_search,
+    patient_visible_qs,
+)
+from openiop.scheduling.models import Appointment, GroupSession, Topic
 
 
 def _access(request: HttpRequest, patient_id: UUID, purpose: str = "read") -> PatientAccess:
@@ -92,16 +99,24 @@ def search(request: HttpRequest) -> HttpResponse:
     form = SearchForm(request.GET or None, authors=selectors.staff_authors(actor))
     page = None
     patient = None
+    matches: list[Patient] = []
     if form.is_valid() and any(form.cleaned_data.values()):
         d = form.cleaned_data
         q = (d.get("q") or "").strip()
         if q:
-            patient = (
-                patient_visible_qs(actor=actor, now=now()).filter(mrn__iexact=q).first()
-                or patient_visible_qs(actor=actor, now=now())
-                .filter(legal_family_name__iexact=q.split()[-1])
-                .first()
-            )
+            # An exact MRN first (any status), else the patients app's own search:
+            # partial names, date of birth, phone, as on the patient search page.
+            patient = patient_visible_qs(actor=actor, now=now()).filter(mrn__iexact=q).first()
+            if patient is None:
+                matches = patient_search(actor=actor, terms=parse_search(q), now=now())
+                audit_patients_listed(
+                    actor=actor,
+                    patients=matches,
+                    object_type="note_search",
+                    detail={"result_count": len(matches)},
+                )
+                if len(matches) == 1:
+                    patient, matches = matches[0], []
         if not q or patient is not None:
             page = selectors.note_search(
                 actor=actor,
@@ -115,12 +130,14 @@ def search(request: HttpRequest) -> HttpResponse:
                 ),
                 page=int(request.GET.get("page") or 1),
             )
+        elif matches:
+            form.add_error("q", f"{len(matches)} patients match: choose one below.")
         else:
-            form.add_error("q", "No patient you can see has that MRN or last name.")
+            form.add_error("q", "No patient you can see matches that name, MRN or date of birth.")
     return render(
         request,
         "notes/search.html",
-        {"form": form, "page": page, "patient": patient},
+        {"form": form, "page": page, "patient": patient, "matches": matches},
         status=422 if form.errors else 200,
     )
 
@@ -135,6 +152,14 @@ def patient_notes(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     page = selectors.notes_for_patient(
         actor=actor, access=access, page=int(request.GET.get("page") or 1)
     )
+    can_write = actor.has_perm_code(Perm.NOTE_WRITE)
+    kept = (
+        selectors.kept_appointments_without_note(
+            patient=access.patient, today=timezone.localdate(now())
+        )
+        if can_write
+        else []
+    )
     return render(
         request,
         "notes/list.html",
@@ -142,9 +167,32 @@ def patient_notes(request: HttpRequest, patient_id: UUID) -> HttpResponse:
             "patient": access.patient,
             "page": page,
             "kinds": services.INDIVIDUAL_KINDS,
-            "can_write": actor.has_perm_code(Perm.NOTE_WRITE),
+            "can_write": can_write,
+            "kept": [(a, _NOTE_KIND_FOR_APPOINTMENT[a.kind]) for a in kept],
         },
     )
+
+
+_NOTE_KIND_FOR_APPOINTMENT = {
+    appointment_kind: note_kind
+    for note_kind, appointment_kinds in services.APPOINTMENT_KINDS.items()
+    for appointment_kind in appointment_kinds
+}
+
+
+def _appointment(request: HttpRequest, access: PatientAccess) -> Appointment | None:
+    """The kept appointment a new note documents (?appointment= or the hidden field)."""
+    ref = request.POST.get("appointment") or request.GET.get("appointment") or ""
+    if not ref:
+        return None
+    try:
+        public_id = UUID(ref)
+    except ValueError:
+        raise Http404("No such appointment.") from None
+    appointment = Appointment.objects.filter(public_id=public_id, patient=access.patient).first()
+    if appointment is None:
+        raise Http404("No such appointment.")
+    return appointment
 
 
 @staff(Perm.NOTE_WRITE)
@@ -154,8 +202,24 @@ def note_new(request: HttpRequest, patient_id: UUID, kind: str) -> HttpResponse:
         raise Http404("No such kind of note.")
     access = _access(request, patient_id, "note")
     programs = _programs(actor, access.patient)
+    appointment = _appointment(request, access)
     program = programs.first()
+    initial: dict[str, Any] = {
+        "program": program,
+        "service_date": timezone.localdate(),
+        "location": "office",
+    }
+    if appointment is not None:
+        program = programs.filter(pk=appointment.program_id).first() or program
+        initial.update(
+            program=program,
+            service_date=appointment.on,
+            start_time=timezone.localtime(appointment.starts_at).time(),
+            end_time=timezone.localtime(appointment.ends_at).time(),
+            appointment=appointment.public_id,
+        )
     fmt = services.settings_for(program.pk).default_format if program else rules.DAP
+    initial["format"] = fmt
     pid = access.patient.pk
     form = NoteForm(
         request.POST or None,
@@ -164,12 +228,7 @@ def note_new(request: HttpRequest, patient_id: UUID, kind: str) -> HttpResponse:
         programs=programs,
         objectives=objectives_for_patients([pid]).get(pid, []),
         homework=homework_for_patients([pid]).get(pid, []),
-        initial={
-            "program": program,
-            "format": fmt,
-            "service_date": timezone.localdate(),
-            "location": "office",
-        },
+        initial=initial,
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -177,7 +236,7 @@ def note_new(request: HttpRequest, patient_id: UUID, kind: str) -> HttpResponse:
                 actor=actor,
                 access=access,
                 kind=kind,
-                data=form.note_input(),
+                data=replace(form.note_input(), appointment=appointment),
                 submission_token=form.cleaned_data["submission_token"],
                 now=now(),
             )
@@ -189,7 +248,13 @@ def note_new(request: HttpRequest, patient_id: UUID, kind: str) -> HttpResponse:
     return render(
         request,
         "notes/form.html",
-        {"form": form, "patient": access.patient, "kind_label": NoteKind(kind).label, "note": None},
+        {
+            "form": form,
+            "patient": access.patient,
+            "kind_label": NoteKind(kind).label,
+            "note": None,
+            "appointment": appointment,
+        },
         status=422 if form.errors else 200,
     )
 
