@@ -897,11 +897,10 @@ def settings_save(
     the form was read at (0: the program had no row, i.e. the defaults)."""
     _require(actor, Perm.ORG_MANAGE)
     _require_org_program(actor, program)
+    # Lock the program's row: two first saves (no settings row yet) queue here too.
+    Program.objects.select_for_update().filter(pk=program.pk).first()
     current = (
-        AttendanceSettings.objects.select_for_update()
-        .select_related("updated_by")
-        .filter(program=program)
-        .first()
+        AttendanceSettings.objects.select_related("updated_by").filter(program=program).first()
     )
     saved: dict[str, object] = {
         "absence_alert_threshold": (
