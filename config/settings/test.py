@@ -18,3 +18,6 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Tests serve static files through the finders (no collectstatic); whitenoise only
+# warns when its STATIC_ROOT is missing, so give it the (git-ignored) folder.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
