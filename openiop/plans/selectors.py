@@ -273,6 +273,15 @@ def version_get(*, patient: Patient, public_id: UUID | str) -> PlanVersion | Non
     )
 
 
+def version_history(*, plan_id: int) -> list[PlanVersion]:
+    """Every version of one plan, newest first (for the version page's history). 1 query."""
+    return list(
+        PlanVersion.objects.filter(plan_id=plan_id)
+        .only("public_id", "number", "status", "is_review", "written_on", "signed_on", "plan_id")
+        .order_by("-number")
+    )
+
+
 # ----- worklist ----------------------------------------------------------------------
 
 

@@ -319,6 +319,7 @@ def plan_version(request: HttpRequest, patient_id: UUID, version_id: UUID) -> Ht
             "sign_errors": sign_errors,
             "staff_form": forms.StaffSignForm(),
             "void_form": forms.VoidForm(),
+            "history": selectors.version_history(plan_id=version.plan_id),
             **_signing_context(version),
         },
     )
@@ -421,6 +422,7 @@ def plan_sign_staff(
             "staff_form": form,
             "staff_form_role": role,
             "void_form": forms.VoidForm(),
+            "history": selectors.version_history(plan_id=version.plan_id),
             **_signing_context(version),
         },
         status=422,

@@ -89,3 +89,86 @@ def test_write_and_sign_a_plan(page: Page, live_server, world, shot) -> None:  #
     expect(page.locator("#plan-chart")).to_contain_text("Stay sober: days abstinent")
     page.locator("#plan").scroll_into_view_if_needed()
     shot("plans-04-chart")
+
+
+def test_review_a_signed_plan_with_evidence_and_read_the_earlier_version(  # type: ignore[no-untyped-def]
+    page: Page, live_server, world, shot
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from openiop.episodes.models import Episode
+    from openiop.plans.tests.helpers import make_signed_plan, moment
+    from openiop.screening.models import InstrumentAdministration
+
+    today = timezone.localdate()
+    signed_day = today - timedelta(days=35)
+    Episode.objects.filter(pk=world.episode_a.pk).update(admitted_on=signed_day - timedelta(days=3))
+    v1 = make_signed_plan(world.alice, world.patient_a, day=signed_day)
+    InstrumentAdministration.objects.create(
+        patient=world.patient_a,
+        instrument_code="phq9",
+        definition_version="1",
+        status="completed",
+        total=11,
+        administered_by=world.alice,
+        administered_at=moment(today - timedelta(days=4)),
+        completed_at=moment(today - timedelta(days=4)),
+    )
+    base = live_server.url
+    pid = world.patient_a.public_id
+    sign_in(page, base, world.alice)
+
+    # The worklist shows the review overdue (signed 35 days ago, reviewed every 30).
+    page.goto(f"{base}/plans/worklist/")
+    row = page.locator("#plan-worklist tr", has_text="Canary-PA")
+    expect(row).to_contain_text("Review overdue")
+    shot("plans-05-worklist")
+
+    page.goto(f"{base}/plans/patients/{pid}/")
+    expect(page.locator("#plan-current")).to_contain_text("In force: version 1")
+    page.get_by_role("button", name="Start a review").click()
+    page.wait_for_url(re.compile(r"/edit/$"))
+    review = page.locator("#review")
+    expect(review).to_contain_text("Progress since version 1")
+    expect(review).to_contain_text("Lower PHQ-9 below 10")
+    expect(review).to_contain_text(f"PHQ-9 score 11 ({(today - timedelta(days=4)).isoformat()})")
+    objective_prefix = page.locator("#review select").first.get_attribute("id")
+    assert objective_prefix is not None
+    page.select_option(f"#{objective_prefix}", "progressing")
+    page.fill(f"#{objective_prefix.replace('-progress', '-current_value')}", "11")
+    page.fill("#review_summary", "PHQ-9 down from 16 to 11; keeps coming to groups.")
+    page.fill("#participation", "Avery went through each objective and chose the new target.")
+    page.fill("#p0-o0-text", "Lower PHQ-9 below 8")
+    shot("plans-06-review-with-evidence")
+    page.get_by_role("button", name="Save the draft").click()
+    page.wait_for_url(re.compile(r"/versions/[0-9a-f-]+/$"))
+    expect(page.locator("#plan-reviews")).to_contain_text("PHQ-9 score 11")
+    expect(page.locator("#plan-reviews")).to_contain_text("Progressing (now 11.0)")
+
+    page.locator("#sign-patient-link").click()
+    page.fill("#id_typed_name", "Avery Canary-PA")
+    _draw(page)
+    page.get_by_role("button", name="Sign", exact=True).click()
+    page.wait_for_url(re.compile(r"/versions/[0-9a-f-]+/$"))
+    page.check("#clinician-attest")
+    page.locator("#sign-clinician button").click()
+    expect(page.locator("#version-status")).to_contain_text("Signed (current)")
+    expect(page.locator("#version-history")).to_contain_text("2 (review) · signed (current)")
+    shot("plans-07-review-signed")
+
+    # The earlier version stays readable with its original content.
+    page.locator("#version-history a", has_text="1 · superseded").click()
+    page.wait_for_url(re.compile(rf"/versions/{v1.public_id}/$"))
+    expect(page.locator("#version-superseded")).to_contain_text("An earlier version")
+    expect(page.locator("#problem-1")).to_contain_text("Lower PHQ-9 below 10")
+    expect(page.locator("#problem-1")).not_to_contain_text("below 8")
+    expect(page.locator("#plan-signatures")).to_contain_text("Patient: Avery Canary-PA")
+    shot("plans-08-earlier-version")
+
+    page.goto(f"{base}/plans/patients/{pid}/")
+    expect(page.locator("#plan-current")).to_contain_text("In force: version 2")
+    expect(page.locator("#plan-versions")).to_contain_text("Superseded by a later version")
+    shot("plans-09-plan-page")
+    assert PlanVersion.objects.get(pk=v1.pk).status == "superseded"
