@@ -44,6 +44,28 @@ def homework_due(*, patient: Patient, on: date) -> list[HomeworkAssignment]:
     return rows
 
 
+def homework_open_for_chart(
+    *, patient: Patient, on: date
+) -> tuple[list[HomeworkAssignment], list[HomeworkAssignment]]:
+    """(still due, completed awaiting review in a session) for the chart. 1 query."""
+    rows = list(
+        HomeworkAssignment.objects.filter(
+            patient=patient,
+            status__in=[AssignmentStatus.ASSIGNED, AssignmentStatus.COMPLETED],
+        )
+        .select_related("objective")
+        .order_by("due_on", "id")
+    )
+    for row in rows:
+        row.is_overdue = row.due_on < on  # type: ignore[attr-defined]
+    due = [r for r in rows if r.status == AssignmentStatus.ASSIGNED]
+    done = sorted(
+        (r for r in rows if r.status == AssignmentStatus.COMPLETED),
+        key=lambda r: (r.completed_at, r.pk),
+    )
+    return due, done
+
+
 def homework_completed_for_review(*, patient: Patient) -> list[HomeworkAssignment]:
     """Completed and not yet reviewed in a session; `.entry_list` holds the entries.
     2 queries."""

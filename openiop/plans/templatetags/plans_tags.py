@@ -10,7 +10,7 @@ from django import template
 from openiop.accounts.roles import Perm
 from openiop.core.http import today
 from openiop.homework.models import HomeworkAssignment
-from openiop.homework.selectors import homework_due
+from openiop.homework.selectors import homework_open_for_chart
 from openiop.patients.models import Patient
 from openiop.plans import selectors
 
@@ -21,14 +21,17 @@ register = template.Library()
 class ChartPlanSection:
     plan: selectors.ChartPlan
     homework: list[HomeworkAssignment]
+    homework_to_review: list[HomeworkAssignment]
     can_write: bool
 
 
 @register.simple_tag(takes_context=True)
 def plans_chart(context: dict[str, Any], patient: Patient) -> ChartPlanSection:
     user = context["request"].user
+    due, to_review = homework_open_for_chart(patient=patient, on=today())
     return ChartPlanSection(
         plan=selectors.chart_plan(patient=patient),
-        homework=homework_due(patient=patient, on=today()),
+        homework=due,
+        homework_to_review=to_review,
         can_write=user.has_perm_code(Perm.PLAN_WRITE),
     )
