@@ -11,6 +11,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from openiop.audit.models import AuditEvent
 from openiop.patients.selectors import PatientAccess
@@ -361,3 +362,65 @@ def test_appointment_over_a_rostered_group_session_refused_naming_it(world, as_u
     assert 'value="11:30"' in body
     # Alice leads that group herself: her clash is named next to "With" as well.
     assert 'id="id_staff_error"' in body and "Morning SUD group" in body
+
+
+def test_track_closure_and_rooms_pages_queries_do_not_grow(world, as_user) -> None:  # type: ignore[no-untyped-def]
+    from openiop.attendance.models import AttendanceRecord
+
+    sched, closure, _entry = _world(world)
+    topic = sched.topics[0]
+    topic.pin_anchor, topic.pin_days = "first_days", 400
+    topic.save()
+    sched.track.max_group_size = 50
+    sched.track.save()
+    real_today = timezone.localdate()  # the track page looks at the next 7 days from today
+    session = GroupSession.objects.filter(track=sched.track, topic=topic).first()
+    assert session is not None
+
+    def add(i: int) -> None:
+        patient = PatientFactory(organization=world.org)
+        episode = EpisodeFactory(patient=patient, program=world.program_a)
+        services.enrolment_create(
+            actor=world.dana,
+            access=PatientAccess(patient, False),
+            episode_public_id=episode.public_id,
+            track=sched.track,
+            start_on=real_today - timedelta(days=5),
+        )
+        if i % 2:
+            AttendanceRecord.objects.create(
+                patient=patient,
+                program=world.program_a,
+                track=sched.track,
+                session=session,
+                on=session.on,
+                status="present",
+                recorded_by=world.alice,
+                recorded_at=session.ends_at,
+            )
+        Room.objects.create(site=world.program_a.site, name=f"Room {i}", capacity=4)
+        services.closure_create(
+            actor=world.dana,
+            organization=world.org,
+            on=MONDAY + timedelta(days=20 + i),
+            name=f"Closed {i}",
+        )
+
+    add(0)
+    client = as_user(world.dana)
+    urls = [
+        reverse("scheduling:track", args=[sched.track.public_id]),
+        reverse("scheduling:closure", args=[closure.public_id]),
+        reverse("scheduling:closures"),
+        reverse("scheduling:rooms"),
+        reverse("scheduling:track_cycle", args=[sched.track.public_id]),
+    ]
+    for url in urls:
+        _count(client, url)
+    before = {url: _count(client, url) for url in urls}
+    for i in range(1, 8):
+        add(i)
+    after = {url: _count(client, url) for url in urls}
+    assert before == after
+    body = client.get(urls[0]).content.decode()
+    assert "4 more in the window already attended Relapse prevention" in body
