@@ -957,6 +957,21 @@ def group_note_save(
     return group, group_warnings(group, notes)
 
 
+def shared_part(group: GroupNote, session: GroupSession) -> dict[str, Any]:
+    """The shared part of a group note as signed: copied into each attendee's note (and
+    so covered by that note's hash); its own digest is the group note's hash."""
+    return {
+        "topic": group.topic,
+        "curriculum": group.curriculum.name if group.curriculum_id and group.curriculum else "",
+        "facilitators": group.facilitators,
+        "starts_at": group.starts_at.astimezone(UTC).isoformat(),
+        "ends_at": group.ends_at.astimezone(UTC).isoformat(),
+        "summary": group.summary,
+        "interventions": group.interventions,
+        "session": str(session.public_id),
+    }
+
+
 @transaction.atomic
 def group_note_sign(
     *,
@@ -1010,16 +1025,7 @@ def group_note_sign(
     needed, late_after = _cosign_needed(actor, group.program_id)
     group.status = NoteStatus.PENDING_COSIGN if needed else NoteStatus.SIGNED
     group.signed_at = now
-    shared = {
-        "topic": group.topic,
-        "curriculum": group.curriculum.name if group.curriculum_id and group.curriculum else "",
-        "facilitators": group.facilitators,
-        "starts_at": group.starts_at.astimezone(UTC).isoformat(),
-        "ends_at": group.ends_at.astimezone(UTC).isoformat(),
-        "summary": group.summary,
-        "interventions": group.interventions,
-        "session": str(session.public_id),
-    }
+    shared = shared_part(group, session)
     group.content_sha256 = rules.content_digest(shared)
     group.version += 1
     group.save()

@@ -2994,6 +2994,7 @@ EXTENSIONS: tuple[str, ...] = (
     "openiop.reminders.demo.load",
     "openiop.plans.demo.load",
     "openiop.homework.demo.load",
+    "openiop.notes.demo.load",
 )
 
 
