@@ -6,6 +6,7 @@ Bulk inserts: a bounded number of queries whatever the number of patients."""
 from __future__ import annotations
 
 import random
+import uuid
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -13,10 +14,15 @@ from django.utils import timezone
 
 from openiop.accounts.models import User
 from openiop.assessments.models import Diagnosis
+from openiop.attendance.models import AttendanceRecord
+from openiop.attendance.rules import ATTENDED
 from openiop.episodes.models import Episode, EpisodeStatus
 from openiop.organizations.models import PlanType
 from openiop.plans import services
 from openiop.plans.models import (
+    MEASURE_INSTRUMENT,
+    Measure,
+    ObjectiveReview,
     PlanDeadlineSetting,
     PlanIntervention,
     PlanObjective,
@@ -27,6 +33,7 @@ from openiop.plans.models import (
     RelapsePreventionPlan,
     TreatmentPlan,
 )
+from openiop.screening.models import AdministrationStatus, InstrumentAdministration
 
 GOALS = (
     (
@@ -69,6 +76,89 @@ MODALITIES = (
     ("case_management", "Every two weeks"),
     ("family_education", "Monthly family group"),
 )
+
+
+# Patients in care longer than this get a first plan superseded by a signed review.
+HISTORY_AFTER_DAYS = 35
+LOCKED = (PlanVersionStatus.SIGNED, PlanVersionStatus.SUPERSEDED)
+PROGRESS = ("progressing", "progressing", "met", "not_progressing")
+
+
+def _review_progress(
+    rng: random.Random, reviews: list[PlanVersion], copies: list[PlanObjective]
+) -> None:
+    """One ObjectiveReview per objective of each reviewed (first) version, with the
+    evidence the record holds since its baseline, read for every patient at once
+    (2 queries, as `selectors.evidence_for_objectives` reads for one)."""
+    if not reviews:
+        return
+    by_review = {r.pk: r for r in reviews}
+    firsts = {
+        (o.plan_version_id, o.key): o
+        for o in PlanObjective.objects.filter(plan_version_id__in=[r.previous_id for r in reviews])
+    }
+    patient_ids = [r.patient_id for r in reviews]
+    since = min(o.baseline_on for o in firsts.values())
+    scores: dict[tuple[int, str], list[tuple[date, int]]] = {}
+    for pid, code, at, total in (
+        InstrumentAdministration.objects.filter(
+            patient_id__in=patient_ids,
+            instrument_code__in=list(MEASURE_INSTRUMENT.values()),
+            status=AdministrationStatus.COMPLETED,
+            completed_at__date__gte=since,
+        )
+        .order_by("-completed_at")
+        .values_list("patient_id", "instrument_code", "completed_at", "total")
+    ):
+        if total is not None and at is not None:
+            scores.setdefault((pid, code), []).append((timezone.localdate(at), total))
+    attended: dict[int, list[date]] = {}
+    for pid, on in AttendanceRecord.objects.filter(
+        patient_id__in=patient_ids, on__gte=since, status__in=list(ATTENDED)
+    ).values_list("patient_id", "on"):
+        attended.setdefault(pid, []).append(on)
+    rows: list[ObjectiveReview] = []
+    for copy in copies:
+        review = by_review[copy.plan_version_id]
+        first = firsts[(review.previous_id, copy.key)]
+        evidence: list[dict[str, str]] = []
+        current: Decimal | None = None
+        if first.measure in MEASURE_INSTRUMENT:
+            code = MEASURE_INSTRUMENT[first.measure]
+            for on, total in scores.get((review.patient_id, code), []):
+                if first.baseline_on <= on <= review.written_on:
+                    evidence.append(
+                        {"label": Measure(first.measure).label, "value": str(total), "on": str(on)}
+                    )
+            if evidence:
+                current = Decimal(evidence[0]["value"])
+        elif first.measure == Measure.SESSIONS_ATTENDED:
+            n = sum(
+                1
+                for d in attended.get(review.patient_id, [])
+                if first.baseline_on <= d <= review.written_on
+            )
+            evidence.append(
+                {
+                    "label": f"Sessions attended since {first.baseline_on:%d %b %Y}",
+                    "value": str(n),
+                    "on": str(review.written_on),
+                }
+            )
+            current = Decimal(n)
+        rows.append(
+            ObjectiveReview(
+                plan_version=review,
+                objective=first,
+                key=first.key,
+                position=first.position,
+                progress=rng.choice(PROGRESS),
+                current_value=current,
+                evidence=evidence,
+                comment="Reviewed with the patient.",
+            )
+        )
+    ObjectiveReview.objects.bulk_create(rows)
 
 
 def _at(day: date, hour: int) -> datetime:
@@ -120,15 +210,21 @@ def load(*, seed: int, today: date) -> str:
             for e in chosen
         ]
     )
-    versions: list[PlanVersion] = []
+    firsts: list[PlanVersion] = []
+    review_written: dict[int, date] = {}  # plan id -> day the review version was written
     for e, plan in zip(chosen, plans, strict=True):
         assert e.admitted_on is not None
         written = min(today, e.admitted_on + timedelta(days=rng.randint(2, 6)))
-        if e is not overdue:
-            # Long stays: the version in force is recent (earlier reviews not generated).
-            written = max(written, today - timedelta(days=rng.randint(3, 20)))
         is_awaiting = e is awaiting
-        versions.append(
+        if e is not overdue and not is_awaiting:
+            recent = today - timedelta(days=rng.randint(3, 20))
+            if e.admitted_on <= today - timedelta(days=HISTORY_AFTER_DAYS) and recent > written:
+                # Long stays: the first plan, superseded by a signed review (history).
+                review_written[plan.pk] = recent
+            else:
+                # The version in force is recent.
+                written = max(written, recent)
+        firsts.append(
             PlanVersion(
                 plan=plan,
                 patient=e.patient,
@@ -136,6 +232,8 @@ def load(*, seed: int, today: date) -> str:
                 status=(
                     PlanVersionStatus.AWAITING_SIGNATURES
                     if is_awaiting
+                    else PlanVersionStatus.SUPERSEDED
+                    if plan.pk in review_written
                     else PlanVersionStatus.SIGNED
                 ),
                 written_on=written,
@@ -151,12 +249,45 @@ def load(*, seed: int, today: date) -> str:
                 next_review_on=None if is_awaiting else written + timedelta(days=30),
                 review_every_days=None if is_awaiting else 30,
                 content_sha256="" if is_awaiting else "pending",
+                superseded_at=(
+                    _at(review_written[plan.pk], 11) if plan.pk in review_written else None
+                ),
                 created_by=plan.created_by,
             )
         )
-    versions = PlanVersion.objects.bulk_create(versions)
+    firsts = PlanVersion.objects.bulk_create(firsts)
+    reviews = PlanVersion.objects.bulk_create(
+        [
+            PlanVersion(
+                plan_id=v.plan_id,
+                patient_id=v.patient_id,
+                number=2,
+                status=PlanVersionStatus.SIGNED,
+                is_review=True,
+                previous=v,
+                written_on=review_written[v.plan_id],
+                strengths=v.strengths,
+                participation="Went through each objective with me and chose what to keep.",
+                review_summary=rng.choice(
+                    (
+                        "Attending groups steadily; cravings less frequent. Objectives kept.",
+                        "Mood improving; one lapse discussed and the relapse plan updated.",
+                        "Engaged and working on the goals; targets kept for another month.",
+                    )
+                ),
+                signed_on=review_written[v.plan_id],
+                next_review_on=review_written[v.plan_id] + timedelta(days=30),
+                review_every_days=30,
+                content_sha256="pending",
+                created_by_id=v.created_by_id,
+            )
+            for v in firsts
+            if v.plan_id in review_written
+        ]
+    )
+    versions = firsts + reviews
     problems: list[PlanProblem] = []
-    for v in versions:
+    for v in firsts:
         for n in range(rng.choice((1, 2))):
             statement, goal, *_ = GOALS[(v.plan_id + n) % len(GOALS)]
             problems.append(
@@ -170,38 +301,70 @@ def load(*, seed: int, today: date) -> str:
                 )
             )
     problems = PlanProblem.objects.bulk_create(problems)
+    # The review copies the first plan's problems (same keys, as plan_draft_start does).
+    review_of = {r.previous_id: r for r in reviews}
+    copies = PlanProblem.objects.bulk_create(
+        [
+            PlanProblem(
+                plan_version=review_of[p.plan_version_id],
+                key=p.key,
+                position=p.position,
+                statement=p.statement,
+                goal=p.goal,
+                diagnosis_id=p.diagnosis_id,
+                dimensions=p.dimensions,
+            )
+            for p in problems
+            if p.plan_version_id in review_of
+        ]
+    )
+    copy_of = {(c.plan_version_id, c.key): c for c in copies}
     objectives: list[PlanObjective] = []
     interventions: list[PlanIntervention] = []
     by_version = {v.pk: v for v in versions}
     for p in problems:
         v = by_version[p.plan_version_id]
         _, _, measure, baseline, target, text = GOALS[[g[0] for g in GOALS].index(p.statement)]
-        objectives.append(
-            PlanObjective(
-                plan_version=v,
-                problem=p,
-                position=0,
-                text=text,
-                measure=measure,
-                baseline=Decimal(baseline),
-                baseline_on=v.written_on,
-                target=Decimal(target),
-                target_on=v.written_on + timedelta(days=rng.choice((30, 45, 60))),
-            )
-        )
+        target_on = v.written_on + timedelta(days=rng.choice((30, 45, 60)))
         modality, frequency = MODALITIES[(p.pk or 0) % len(MODALITIES)]
-        interventions.append(
-            PlanIntervention(
-                plan_version=v,
-                problem=p,
-                position=0,
-                modality=modality,
-                frequency=frequency,
-                responsible_id=v.created_by_id,
+        # The first plan's rows, then the review's copies (same keys; later target date).
+        rows = [(v, p, target_on)]
+        review = review_of.get(v.pk)
+        if review is not None:
+            rows.append(
+                (review, copy_of[(review.pk, p.key)], review.written_on + timedelta(days=45))
             )
-        )
-    PlanObjective.objects.bulk_create(objectives)
+        o_key, i_key = uuid.uuid4(), uuid.uuid4()
+        for version, problem, by in rows:
+            objectives.append(
+                PlanObjective(
+                    plan_version=version,
+                    problem=problem,
+                    key=o_key,
+                    position=0,
+                    text=text,
+                    measure=measure,
+                    baseline=Decimal(baseline),
+                    baseline_on=v.written_on,
+                    target=Decimal(target),
+                    target_on=by,
+                )
+            )
+            interventions.append(
+                PlanIntervention(
+                    plan_version=version,
+                    problem=problem,
+                    key=i_key,
+                    position=0,
+                    modality=modality,
+                    frequency=frequency,
+                    responsible_id=v.created_by_id,
+                )
+            )
+    objectives = PlanObjective.objects.bulk_create(objectives)
     PlanIntervention.objects.bulk_create(interventions)
+    review_ids = {r.pk for r in reviews}
+    _review_progress(rng, reviews, [o for o in objectives if o.plan_version_id in review_ids])
     signatures: list[PlanSignature] = []
     patients = {e.patient_id: e.patient for e in chosen}
     staff = {u.pk: u for u in User.objects.filter(pk__in={v.created_by_id for v in versions})}
@@ -221,7 +384,7 @@ def load(*, seed: int, today: date) -> str:
                 content_sha256="",
             )
         )
-        if v.status == PlanVersionStatus.SIGNED:
+        if v.status in LOCKED:
             signatures.append(
                 PlanSignature(
                     plan_version=v,
@@ -242,12 +405,13 @@ def load(*, seed: int, today: date) -> str:
     for s in signatures:
         s.content_sha256 = digests[s.plan_version_id]
     PlanSignature.objects.bulk_create(signatures)
-    signed = [v for v in versions if v.status == PlanVersionStatus.SIGNED]
-    for v in signed:
+    locked = [v for v in versions if v.status in LOCKED]
+    for v in locked:
         v.content_sha256 = digests[v.pk]
         v.is_locked = False  # locked after the digest is written (bulk update below)
-    PlanVersion.objects.bulk_update(signed, ["content_sha256"])
-    PlanVersion.objects.filter(pk__in=[v.pk for v in signed]).update(is_locked=True)
+    PlanVersion.objects.bulk_update(locked, ["content_sha256"])
+    PlanVersion.objects.filter(pk__in=[v.pk for v in locked]).update(is_locked=True)
+    signed = [v for v in locked if v.status == PlanVersionStatus.SIGNED]
     # Relapse-prevention plans for every fourth planned patient.
     relapse = [
         RelapsePreventionPlan(
@@ -269,7 +433,8 @@ def load(*, seed: int, today: date) -> str:
     ]
     RelapsePreventionPlan.objects.bulk_create(relapse)
     return (
-        f"plans: {len(signed)} signed treatment plans (1 review overdue), 1 awaiting the "
+        f"plans: {len(signed)} signed treatment plans ({len(reviews)} after a review, the "
+        f"first version kept; 1 review overdue), 1 awaiting the "
         f"patient's signature, {len(episodes) - len(chosen)} without a plan, "
         f"{len(relapse)} relapse-prevention plans"
     )

@@ -33,6 +33,33 @@ def test_demo_plans_and_homework(settings) -> None:  # type: ignore[no-untyped-d
     )[:5]:
         assert v.content_sha256 == services.content_sha256(v)
         assert v.is_locked
+    # Long stays show history: a first plan superseded by a signed review with progress
+    # on each of its objectives, both locked with the digests signing would compute.
+    reviews = PlanVersion.objects.filter(status="signed", is_review=True, number=2)
+    assert reviews.exists()
+    for review in reviews.select_related("previous").prefetch_related(
+        "problems", "objectives__problem", "interventions__problem", "objective_reviews__objective"
+    )[:3]:
+        first = review.previous
+        assert first is not None and first.status == "superseded" and first.is_locked
+        assert first.superseded_at is not None and first.written_on < review.written_on
+        assert review.content_sha256 == services.content_sha256(review)
+        reviewed = {r.objective_id for r in review.objective_reviews.all()}
+        assert reviewed == set(first.objectives.values_list("pk", flat=True))
+        assert all(r.progress for r in review.objective_reviews.all())
+        assert {o.key for o in review.objectives.all()} == set(
+            first.objectives.values_list("key", flat=True)
+        )
+        assert {s.role for s in first.signatures.all()} == {"patient", "clinician"}
+    superseded = PlanVersion.objects.filter(status="superseded").prefetch_related(
+        "problems", "objectives__problem", "interventions__problem", "objective_reviews__objective"
+    )
+    assert all(v.content_sha256 == services.content_sha256(v) for v in superseded)
+    assert any(
+        r.evidence
+        for v in reviews.prefetch_related("objective_reviews")
+        for r in v.objective_reviews.all()
+    )
     rows = selectors.worklist(actor=User.objects.get(username="director"), today=TODAY)
     states = {r.due.state for r in rows}
     assert "review_overdue" in states
