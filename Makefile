@@ -53,6 +53,7 @@ bench: install-dev
 	$(PY) bench/run.py
 	$(PY) bench/intake_board.py
 	$(PY) bench/scheduling.py
+	$(PY) bench/notes.py
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .mypy_cache .ruff_cache
