@@ -71,7 +71,10 @@ def audit_record_many(
     *, actor: User | None, entries: Sequence[AuditEntry], username: str = ""
 ) -> list[AuditEvent]:
     """Append several events in one locked step (a search listing 50 patients is one
-    lock, one insert and one head update, whatever the number of rows)."""
+    lock, one insert and one head update, whatever the number of rows). Nothing to
+    record writes nothing."""
+    if not entries:
+        return []
     ctx = context.current()
     now = timezone.now()
     source_ip = _normalise_ip(ctx.source_ip)

@@ -48,6 +48,13 @@ def test_many_events_in_one_step(world, django_assert_num_queries) -> None:  # t
     assert audit_chain_verify()[1] is None
 
 
+def test_nothing_to_record_writes_nothing(world, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
+    before = AuditEvent.objects.count()
+    with django_assert_num_queries(0):
+        assert audit_record_many(actor=world.alice, entries=[]) == []
+    assert AuditEvent.objects.count() == before
+
+
 def test_event_content(world, client) -> None:  # type: ignore[no-untyped-def]
     event = _events(world, 1)[0]
     assert event.actor_role == "counselor" and event.actor_username == "alice"
