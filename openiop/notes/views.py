@@ -663,6 +663,11 @@ def group_note(request: HttpRequest, session_id: UUID) -> HttpResponse:
         )
     if warnings is None:
         warnings = services.group_warnings(group, notes)
+    editable = group.status in rules.EDITABLE and group.author_id == actor.pk
+    if not editable:
+        # Signed, or someone else's: shown, not editable (the service refuses anyway).
+        for form_field in form.fields.values():
+            form_field.disabled = True
     return render(
         request,
         "notes/group.html",
@@ -671,7 +676,7 @@ def group_note(request: HttpRequest, session_id: UUID) -> HttpResponse:
             "group": group,
             "form": form,
             "warnings": warnings,
-            "editable": group.status in rules.EDITABLE and group.author_id == actor.pk,
+            "editable": editable,
             "can_cosign": rules.refusal(
                 rules.COSIGN, group.status, services.rule_actor(actor, group)
             )
