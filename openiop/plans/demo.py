@@ -81,7 +81,6 @@ MODALITIES = (
 # Patients in care longer than this get a first plan superseded by a signed review.
 HISTORY_AFTER_DAYS = 35
 LOCKED = (PlanVersionStatus.SIGNED, PlanVersionStatus.SUPERSEDED)
-PROGRESS = ("progressing", "progressing", "met", "not_progressing")
 
 
 def _review_progress(
@@ -152,13 +151,28 @@ def _review_progress(
                 objective=first,
                 key=first.key,
                 position=first.position,
-                progress=rng.choice(PROGRESS),
+                progress=_demo_progress(rng, first.baseline, first.target, current),
                 current_value=current,
                 evidence=evidence,
                 comment="Reviewed with the patient.",
             )
         )
     ObjectiveReview.objects.bulk_create(rows)
+
+
+def _demo_progress(
+    rng: random.Random, baseline: Decimal | None, target: Decimal, current: Decimal | None
+) -> str:
+    """A progress mark that agrees with the demo's evidence: met when the current value
+    has reached the target (in the target's direction from the baseline), progressing
+    when it moved that way, otherwise not progressing. Without evidence, never met."""
+    if current is None or baseline is None or baseline == target:
+        return rng.choice(("progressing", "not_progressing"))
+    lower_is_better = target < baseline
+    if (current <= target) if lower_is_better else (current >= target):
+        return "met"
+    moved = (current < baseline) if lower_is_better else (current > baseline)
+    return "progressing" if moved else "not_progressing"
 
 
 def _at(day: date, hour: int) -> datetime:
