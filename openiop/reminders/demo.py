@@ -17,9 +17,7 @@ LEAD_CHOICES = ((24 * 60, 6), (2 * 60, 3), (60, 1))  # minutes before, weight
 def load(*, seed: int, today: date) -> str:
     rng = random.Random(f"{seed}:reminders")  # noqa: S311 (demo data, not security)
     patient_ids = sorted(
-        set(
-            Enrolment.objects.filter(ended_on__isnull=True).values_list("patient_id", flat=True)
-        )
+        set(Enrolment.objects.filter(ended_on__isnull=True).values_list("patient_id", flat=True))
     )
     taken = set(
         ReminderPreference.objects.filter(patient_id__in=patient_ids).values_list(
