@@ -271,9 +271,12 @@ if JOB_BROKER not in {"orm", "redis"}:
 JOB_TIMEOUT_SECONDS = env_int("JOB_TIMEOUT_SECONDS", 60, minimum=2)
 Q_CLUSTER: dict[str, object] = {
     "name": "openiop",
+    # The queue's name (its key on Redis): distinct per deployment sharing one Redis.
+    "cluster_name": env_str("JOB_QUEUE_NAME", "openiop"),
     "workers": env_int("JOB_WORKERS", 2, minimum=1),
     "timeout": JOB_TIMEOUT_SECONDS,
-    # A job not acknowledged (its worker died) is handed out again after `retry`.
+    # A job not acknowledged (its worker died) is handed out again after `retry` (ORM
+    # broker; Redis has no acknowledgement: the reminder scan re-enqueues after `retry`).
     "retry": JOB_TIMEOUT_SECONDS + env_int("JOB_RETRY_GRACE_SECONDS", 30, minimum=1),
     "max_attempts": 5,
     "catch_up": False,

@@ -5,7 +5,8 @@
   occurrence, patient, channel) that is due and enqueues one `send_reminder` job per
   delivery. Re-running it is harmless: the unique key makes the rows once, and a
   delivery is enqueued again only when its last enqueue is older than the queue's
-  retry time.
+  retry time (and, if claimed, its claim too: the Redis broker loses the job of a
+  worker that died, and this is what re-sends it).
 - `send_reminder` claims the delivery (committed), sends, records it as sent with its
   audit row (committed), and returns (the queue then acknowledges the job). A retried
   job finds the delivery sent and does nothing. docs/REMINDERS.md describes what a
@@ -117,14 +118,21 @@ def reminders_record_due(*, now: datetime) -> int:
 
 
 def deliveries_to_enqueue(*, now: datetime) -> list[int]:
-    """Pending deliveries never enqueued, or enqueued longer ago than the queue's retry
-    (their job was lost, e.g. the broker was emptied), whose session has not started."""
-    retry = timedelta(seconds=int(settings.Q_CLUSTER["retry"]))  # type: ignore[call-overload]
+    """Deliveries whose session has not started that need a job: pending ones never
+    enqueued, and pending or claimed ones whose last enqueue and claim are older than the
+    queue's retry (their job was lost: the broker was emptied, or, on the Redis broker,
+    which has no acknowledgement, the worker died holding it). A claim that old belongs
+    to a dead worker (the claim lease is the job time-out, shorter than the retry), so
+    the new job takes it over; on the ORM broker the broker's own retry usually gets
+    there first and this extra job finds nothing to do."""
+    stale = now - timedelta(seconds=int(settings.Q_CLUSTER["retry"]))  # type: ignore[call-overload]
     return list(
-        ReminderDelivery.objects.filter(
-            state=DeliveryState.PENDING, occurrence_start__gt=now, due_at__lte=now
+        ReminderDelivery.objects.filter(occurrence_start__gt=now, due_at__lte=now)
+        .filter(
+            Q(state=DeliveryState.PENDING, enqueued_at__isnull=True)
+            | Q(state=DeliveryState.PENDING, enqueued_at__lt=stale)
+            | Q(state=DeliveryState.CLAIMED, enqueued_at__lt=stale, claimed_at__lt=stale)
         )
-        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - retry))
         .order_by("due_at", "id")
         .values_list("pk", flat=True)[:5000]
     )

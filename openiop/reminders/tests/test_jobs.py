@@ -7,6 +7,7 @@ import logging
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -255,6 +256,33 @@ def test_a_fresh_claim_blocks_and_a_stale_one_is_taken_over(world, patient_a) ->
     later = now + services.claim_lease()
     again = services.delivery_claim(delivery_id=delivery.pk, now=later)
     assert again is not None and again.attempts == 2
+
+
+@pytest.mark.django_db
+def test_scan_re_enqueues_a_lost_job_and_a_dead_workers_claim_after_the_retry(
+    world, patient_a
+) -> None:  # type: ignore[no-untyped-def]
+    """The Redis broker has no acknowledgement: a worker that dies holding a job loses
+    it. The scan hands such deliveries out again once the retry time has passed."""
+    now = timezone.now()
+    helpers.session(
+        program=world.program_a, facilitator=world.alice, starts_at=now + timedelta(hours=3)
+    )
+    jobs.reminders_record_due(now=now)
+    sms = ReminderDelivery.objects.get(channel="sms")
+    email = ReminderDelivery.objects.get(channel="email")
+    ReminderDelivery.objects.update(enqueued_at=now)
+    assert services.delivery_claim(delivery_id=sms.pk, now=now) is not None
+    retry = timedelta(seconds=int(settings.Q_CLUSTER["retry"]))  # type: ignore[call-overload]
+    assert jobs.deliveries_to_enqueue(now=now + retry - timedelta(seconds=1)) == []
+    assert jobs.deliveries_to_enqueue(now=now + retry + timedelta(seconds=1)) == sorted(
+        [sms.pk, email.pk]
+    )
+    # a claim renewed by a live retry is not handed out again, nor is a sent delivery
+    later = now + retry + timedelta(seconds=1)
+    assert services.delivery_claim(delivery_id=sms.pk, now=later) is not None
+    ReminderDelivery.objects.filter(pk=email.pk).update(state=DeliveryState.SENT)
+    assert jobs.deliveries_to_enqueue(now=later + timedelta(seconds=1)) == []
 
 
 @pytest.mark.django_db
