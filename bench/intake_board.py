@@ -22,18 +22,25 @@ import os
 import random
 import re
 import shutil
-import socket
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.common import (  # noqa: E402
+    database_drop,
+    database_url,
+    doc_block,
+    environment,
+)
+
 PG_DATABASE = "openiop_bench_intake"
-PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=3"
 SEED = 1
 CLOSED = ["declined", "admitted", "unable_to_reach"]
 _REFERRAL_LINK = re.compile(rb'<a href="/intake/referrals/[0-9a-f-]{36}/">')
@@ -50,59 +57,6 @@ STAGE_WEIGHTS = {
     "referred_elsewhere": 10,
     "unable_to_reach": 19,
 }
-
-
-def postgres_answers() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-def database_url(tmp: Path, force_sqlite: bool) -> tuple[str, str]:
-    if not force_sqlite and postgres_answers():
-        import psycopg
-
-        try:
-            with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
-                admin.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
-                admin.execute(f"CREATE DATABASE {PG_DATABASE}")
-                version = admin.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
-        except psycopg.Error as error:
-            print(f"PostgreSQL answered but refused ({error}); using SQLite.")
-        else:
-            return f"postgres://postgres@127.0.0.1:5432/{PG_DATABASE}", f"postgresql {version}"
-    import sqlite3
-
-    return f"sqlite:///{tmp / 'bench.sqlite3'}", f"sqlite {sqlite3.sqlite_version}"
-
-
-def database_drop(url: str) -> None:
-    if not url.startswith("postgres"):
-        return
-    import psycopg
-
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
-
-
-@contextlib.contextmanager
-def environment(tmp: Path, url: str) -> Iterator[None]:
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "bench.settings",
-            "OPENIOP_ENV": "development",
-            "DATA_DIR": str(tmp),
-            "STATIC_ROOT": str(tmp / "static"),
-            "DATABASE_URL": url,
-            "DB_CONN_MAX_AGE": "600",
-            "DEMO_MODE": "false",
-            "DEBUG": "false",
-        }
-    )
-    sys.path.insert(0, str(ROOT))
-    yield
 
 
 def seed(referrals: int, rng: random.Random) -> dict[str, object]:
@@ -277,7 +231,7 @@ def timed(
 
 def run(args: argparse.Namespace) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="openiop-bench-intake-"))
-    url, vendor = database_url(tmp, args.sqlite)
+    url, vendor = database_url(tmp, args.sqlite, PG_DATABASE)
     print(f"bench (intake board): {vendor}; temporary files in {tmp}")
     try:
         with environment(tmp, url):
@@ -288,7 +242,7 @@ def run(args: argparse.Namespace) -> int:
 
             connections.close_all()
         if not args.keep_db:
-            database_drop(url)
+            database_drop(url, PG_DATABASE)
             shutil.rmtree(tmp, ignore_errors=True)
 
 
@@ -381,27 +335,14 @@ def measure(args: argparse.Namespace, vendor: str) -> int:
         )
     print(report.getvalue())
     if not args.no_write:
-        doc_block(f"intake-{vendor}", report.getvalue().strip())
+        doc_block(
+            f"intake-{vendor}",
+            report.getvalue().strip(),
+            heading=f"Intake: referral pipeline board (5,000 referrals), {vendor}",
+            intro="`make bench` runs `bench/intake_board.py` after `bench/run.py`.",
+        )
         print(f"bench: wrote the intake board results ({vendor}) into docs/PERFORMANCE.md")
     return 0
-
-
-def doc_block(name: str, text: str) -> None:
-    """Replace this run's block in docs/PERFORMANCE.md (between its markers)."""
-    doc = Path(__file__).resolve().parent.parent / "docs" / "PERFORMANCE.md"
-    begin, end = f"<!-- bench:{name}:begin -->", f"<!-- bench:{name}:end -->"
-    block = f"{begin}\n{text}\n{end}"
-    content = doc.read_text() if doc.exists() else "# Performance\n"
-    if begin in content and end in content:
-        content = content[: content.index(begin)] + block + content[content.index(end) + len(end) :]
-    else:
-        content = (
-            content.rstrip("\n")
-            + f"\n\n## Intake: referral pipeline board (5,000 referrals), {name.split('-')[1]}\n\n"
-            + "`make bench` runs `bench/intake_board.py` after `bench/run.py`.\n\n"
-            + f"{block}\n"
-        )
-    doc.write_text(content)
 
 
 def _print_report(

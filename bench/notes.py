@@ -45,12 +45,15 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import (  # noqa: E402
+    database_drop,
+    database_url,
+    doc_block,
+    environment,
+)
 from bench.scheduling import (  # noqa: E402
-    PG_ADMIN_DSN,
     _org,
     analyze,
-    environment,
-    postgres_answers,
     signed_in,
 )
 
@@ -60,33 +63,6 @@ BACKGROUND_NOTES = 20  # signed notes per patient
 LIST_NOTES = 500  # the measured patient's notes
 ATTENDEES = 15
 WARMUP = 3
-
-
-def database_url(tmp: Path, force_sqlite: bool) -> tuple[str, str]:
-    if not force_sqlite and postgres_answers():
-        import psycopg
-
-        try:
-            with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
-                admin.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
-                admin.execute(f"CREATE DATABASE {PG_DATABASE}")
-                version = admin.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
-        except psycopg.Error as error:
-            print(f"PostgreSQL answered but refused ({error}); using SQLite.")
-        else:
-            return f"postgres://postgres@127.0.0.1:5432/{PG_DATABASE}", f"postgresql {version}"
-    import sqlite3
-
-    return f"sqlite:///{tmp / 'bench.sqlite3'}", f"sqlite {sqlite3.sqlite_version}"
-
-
-def database_drop(url: str) -> None:
-    if not url.startswith("postgres"):
-        return
-    import psycopg
-
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
 
 
 # --- Seeding -----------------------------------------------------------------------------
@@ -385,7 +361,7 @@ def timed(client: Any, page: Page, w: World, n: int) -> list[float]:
 
 def run(args: argparse.Namespace) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="openiop-bench-notes-"))
-    url, vendor = database_url(tmp, args.sqlite)
+    url, vendor = database_url(tmp, args.sqlite, PG_DATABASE)
     print(f"bench (clinical notes): {vendor}; temporary files in {tmp}")
     try:
         with environment(tmp, url):
@@ -396,7 +372,7 @@ def run(args: argparse.Namespace) -> int:
 
             connections.close_all()
         if not args.keep_db:
-            database_drop(url)
+            database_drop(url, PG_DATABASE)
             shutil.rmtree(tmp, ignore_errors=True)
 
 
@@ -493,27 +469,15 @@ def measure(args: argparse.Namespace, vendor: str) -> int:
         )
     print(report.getvalue())
     if not args.no_write:
-        write_block(f"notes-{vendor.split()[0]}", report.getvalue().strip())
+        doc_block(
+            f"notes-{vendor.split()[0]}",
+            report.getvalue().strip(),
+            heading=f"Clinical notes, {vendor.split()[0]}",
+            intro="`make bench` runs `bench/notes.py` (issue 5): writing and signing a group "
+            "note for 15 attendees, and a patient's note list with 500 notes.",
+        )
         print("bench: wrote the clinical notes results into docs/PERFORMANCE.md")
     return 0
-
-
-def write_block(name: str, text: str) -> None:
-    """Replace this run's block in docs/PERFORMANCE.md (between its markers)."""
-    doc = ROOT / "docs" / "PERFORMANCE.md"
-    begin, end = f"<!-- bench:{name}:begin -->", f"<!-- bench:{name}:end -->"
-    block = f"{begin}\n{text}\n{end}"
-    content = doc.read_text() if doc.exists() else "# Performance\n"
-    if begin in content and end in content:
-        content = content[: content.index(begin)] + block + content[content.index(end) + len(end) :]
-    else:
-        content = (
-            content.rstrip("\n")
-            + f"\n\n## Clinical notes, {name.split('-', 1)[1]}\n\n"
-            + "`make bench` runs `bench/notes.py` (issue 5): writing and signing a group "
-            "note for 15 attendees, and a patient's note list with 500 notes.\n\n" + f"{block}\n"
-        )
-    doc.write_text(content)
 
 
 def main() -> int:

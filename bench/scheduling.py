@@ -27,7 +27,6 @@ import io
 import os
 import random
 import shutil
-import socket
 import statistics
 import sys
 import tempfile
@@ -41,8 +40,16 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.common import (  # noqa: E402
+    database_drop,
+    database_url,
+    doc_block,
+    environment,
+)
+
 PG_DATABASE = "openiop_bench_scheduling"
-PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=3"
 SEED = 1
 PROGRAMS = 4
 TRACKS_PER_PROGRAM = 9
@@ -57,59 +64,6 @@ MARKS = (
     ("absent_excused", 4),
     ("absent_unexcused", 4),
 )
-
-
-def postgres_answers() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-def database_url(tmp: Path, force_sqlite: bool) -> tuple[str, str]:
-    if not force_sqlite and postgres_answers():
-        import psycopg
-
-        try:
-            with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
-                admin.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
-                admin.execute(f"CREATE DATABASE {PG_DATABASE}")
-                version = admin.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
-        except psycopg.Error as error:
-            print(f"PostgreSQL answered but refused ({error}); using SQLite.")
-        else:
-            return f"postgres://postgres@127.0.0.1:5432/{PG_DATABASE}", f"postgresql {version}"
-    import sqlite3
-
-    return f"sqlite:///{tmp / 'bench.sqlite3'}", f"sqlite {sqlite3.sqlite_version}"
-
-
-def database_drop(url: str) -> None:
-    if not url.startswith("postgres"):
-        return
-    import psycopg
-
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
-
-
-@contextlib.contextmanager
-def environment(tmp: Path, url: str) -> Iterator[None]:
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "bench.settings",
-            "OPENIOP_ENV": "development",
-            "DATA_DIR": str(tmp),
-            "STATIC_ROOT": str(tmp / "static"),
-            "DATABASE_URL": url,
-            "DB_CONN_MAX_AGE": "600",
-            "DEMO_MODE": "false",
-            "DEBUG": "false",
-        }
-    )
-    sys.path.insert(0, str(ROOT))
-    yield
 
 
 # --- Seeding -----------------------------------------------------------------------------
@@ -611,7 +565,7 @@ def profile(client: Any, page: Page, w: World, n: int) -> None:
 
 def run(args: argparse.Namespace) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="openiop-bench-scheduling-"))
-    url, vendor = database_url(tmp, args.sqlite)
+    url, vendor = database_url(tmp, args.sqlite, PG_DATABASE)
     print(f"bench (scheduling and attendance): {vendor}; temporary files in {tmp}")
     try:
         with environment(tmp, url):
@@ -622,7 +576,7 @@ def run(args: argparse.Namespace) -> int:
 
             connections.close_all()
         if not args.keep_db:
-            database_drop(url)
+            database_drop(url, PG_DATABASE)
             shutil.rmtree(tmp, ignore_errors=True)
 
 
@@ -703,27 +657,15 @@ def measure(args: argparse.Namespace, vendor: str) -> int:
         )
     print(report.getvalue())
     if not args.no_write:
-        doc_block(f"scheduling-{vendor.split()[0]}", report.getvalue().strip())
+        doc_block(
+            f"scheduling-{vendor.split()[0]}",
+            report.getvalue().strip(),
+            heading=f"Scheduling and attendance at clinic scale, {vendor.split()[0]}",
+            intro="`make bench` runs `bench/scheduling.py` (issue 4): census, saving a group's "
+            "attendance, a staff week calendar and the weekly compliance report.",
+        )
         print("bench: wrote the scheduling/attendance results into docs/PERFORMANCE.md")
     return 0
-
-
-def doc_block(name: str, text: str) -> None:
-    """Replace this run's block in docs/PERFORMANCE.md (between its markers)."""
-    doc = ROOT / "docs" / "PERFORMANCE.md"
-    begin, end = f"<!-- bench:{name}:begin -->", f"<!-- bench:{name}:end -->"
-    block = f"{begin}\n{text}\n{end}"
-    content = doc.read_text() if doc.exists() else "# Performance\n"
-    if begin in content and end in content:
-        content = content[: content.index(begin)] + block + content[content.index(end) + len(end) :]
-    else:
-        content = (
-            content.rstrip("\n")
-            + f"\n\n## Scheduling and attendance at clinic scale, {name.split('-', 1)[1]}\n\n"
-            + "`make bench` runs `bench/scheduling.py` (issue 4): census, saving a group's "
-            "attendance, a staff week calendar and the weekly compliance report.\n\n" + f"{block}\n"
-        )
-    doc.write_text(content)
 
 
 def main() -> int:
