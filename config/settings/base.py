@@ -257,8 +257,11 @@ EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",
     "django.core.mail.backends.smtp.EmailBackend"
     if PRODUCTION
-    else "django.core.mail.backends.console.EmailBackend",
+    else "django.core.mail.backends.filebased.EmailBackend",
 )
+# Outside production, mail (session reminders) goes to one file per message batch in
+# this folder, like the SMS outbox, instead of the terminal: no addresses on screen.
+EMAIL_FILE_PATH = Path(env_str("EMAIL_FILE_PATH", str(DATA_DIR / "outbox" / "email")))
 
 # Background jobs (django-q2, docs/ARCHITECTURE.md "Background jobs"): JOB_BROKER=orm
 # keeps the queue in the application database (SQLite or PostgreSQL, no extra
