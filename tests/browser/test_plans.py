@@ -60,6 +60,8 @@ def test_write_and_sign_a_plan(page: Page, live_server, world, shot) -> None:  #
     page.get_by_role("button", name="Save the draft").click()
     assert "An objective needs a target date." in field_error(page, "p0-o0-target_on")
     expect(page.locator("#p0-goal")).to_have_value("I want to be someone my kids can count on")
+    # Nothing was lost, so the browser's kept copy is not offered back.
+    expect(page.locator(".autosave-restore")).to_have_count(0)
     shot("plans-01-missing-target-date")
     page.fill("#p0-o0-target_on", "2026-12-15")
     page.get_by_role("button", name="Save the draft").click()

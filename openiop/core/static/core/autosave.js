@@ -12,7 +12,9 @@
 // - Every change is also kept in this browser's localStorage under the key. If the server
 //   cannot be reached, answers non-JSON (e.g. the sign-in page after a time-out) or an
 //   error, the copy stays and the status says so. When the page is opened again and a
-//   kept copy differs from what the server shows, a "Restore" button puts it back.
+//   kept copy holds text the page does not show (empty kept fields and fields the page
+//   added since, such as extra blank rows after a refused save, don't count), a
+//   "Restore" button puts it back.
 // - The copy is removed once the server has saved it.
 // Works without this file: the form's own Save button still posts normally.
 (function () {
@@ -58,6 +60,15 @@
       try { localStorage.removeItem(key); } catch (e) { /* ignore */ }
     }
     function same(a, b) { return JSON.stringify(a) === JSON.stringify(b); }
+    // Does the kept copy hold anything the page does not show? Fields the page added
+    // since (a re-rendered form with extra empty rows) and empty kept fields don't count.
+    function holdsMore(keptValues, shown) {
+      return Object.keys(keptValues).some(function (name) {
+        var value = keptValues[name];
+        if (value === "" || value === false) { return false; }
+        return !(name in shown) || shown[name] !== value;
+      });
+    }
 
     function save() {
       if (busy || !dirty) { return; }
@@ -96,7 +107,7 @@
     // A copy kept from an earlier visit that the server never saved: offer it back.
     var kept = null;
     try { kept = JSON.parse(localStorage.getItem(key) || "null"); } catch (e) { kept = null; }
-    if (kept && kept.values && !same(kept.values, fields())) {
+    if (kept && kept.values && holdsMore(kept.values, fields())) {
       var bar = document.createElement("div");
       bar.className = "alert warn autosave-restore";
       bar.setAttribute("role", "status");
