@@ -1,6 +1,11 @@
-"""Sets up one due email reminder in a throwaway database and enqueues its job, for
-the worker crash tests (run as `python -m openiop.reminders.tests.worker_harness` in a
-subprocess with DATABASE_URL pointing at that database). Prints the delivery id."""
+"""For the worker crash tests, run in a subprocess with DATABASE_URL (and JOB_BROKER,
+REDIS_URL, JOB_QUEUE_NAME) pointing at their throwaway database and queue:
+
+- `python -m openiop.reminders.tests.worker_harness` sets up one due email reminder and
+  enqueues its job; prints the delivery id.
+- `python -m openiop.reminders.tests.worker_harness scan` enqueues the periodic scan job
+  on the broker, as the schedule does every REMINDER_SCAN_MINUTES (the tests cannot wait
+  minutes for it)."""
 
 from __future__ import annotations
 
@@ -13,6 +18,14 @@ def main() -> None:
 
     django.setup()
     from django.utils import timezone
+
+    if sys.argv[1:] == ["scan"]:
+        from django_q.tasks import async_task
+
+        from openiop.reminders.jobs import SCAN_FUNC
+
+        async_task(SCAN_FUNC, task_name="reminder-scan", group="reminders")
+        return
 
     from openiop.reminders import jobs
     from openiop.reminders.models import EventKind, ReminderDelivery
