@@ -214,7 +214,7 @@ def _redis_answers() -> bool:
 def redis_broker() -> Iterator[Broker]:
     if not _redis_answers():
         message = f"Redis does not answer at {REDIS_URL} (install and start redis-server)"
-        if os.environ.get("CI"):
+        if os.environ.get("CI", "").lower() not in {"", "0", "false", "no"}:
             pytest.fail(message + ": CI must run the Redis broker tests")
         pytest.skip(message)
     queue = _unique("openiop_test")
