@@ -32,16 +32,10 @@ from openiop.assessments.models import (
 from openiop.audit.models import AuditAction
 from openiop.audit.services import audit_record
 from openiop.core.errors import ServiceError
-from openiop.core.http import actor_of, form_error, now, today
+from openiop.core.http import actor_of, form_error, now, patient_access, today
 from openiop.organizations.models import Program
 from openiop.patients.rules import age_on
-from openiop.patients.selectors import PatientAccess, patient_get_for_user
-
-
-def _access(request: HttpRequest, patient_id: UUID, purpose: str = "read") -> PatientAccess:
-    return patient_get_for_user(
-        actor=actor_of(request), public_id=patient_id, now=now(), purpose=purpose
-    )
+from openiop.patients.selectors import PatientAccess
 
 
 def _audit_read(request: HttpRequest, access: PatientAccess, object_type: str, oid: object) -> None:
@@ -82,7 +76,7 @@ def _put_problems(form: forms.Form, error: ServiceError) -> None:
 
 @staff(Perm.PATIENT_VIEW)
 def patient_assessments(request: HttpRequest, patient_id: UUID) -> HttpResponse:
-    access = _access(request, patient_id)
+    access = patient_access(request, patient_id)
     patient = access.patient
     diagnoses = selectors.diagnoses_all(patient=patient)
     _audit_read(request, access, "assessments", patient.public_id)
@@ -300,7 +294,7 @@ def _bps_post(
 
 @staff(Perm.ASSESSMENT_WRITE)
 def bps_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
-    access = _access(request, patient_id, purpose="edit")
+    access = patient_access(request, patient_id, purpose="edit")
     if request.method == "POST":
         return _bps_post(request, access, None)
     form = f.BiopsychosocialForm(initial={"assessed_on": today()})
@@ -317,7 +311,7 @@ def _bps_or_404(access: PatientAccess, assessment_id: UUID) -> BiopsychosocialAs
 
 @staff(Perm.ASSESSMENT_WRITE)
 def bps_edit(request: HttpRequest, patient_id: UUID, assessment_id: UUID) -> HttpResponse:
-    access = _access(request, patient_id, purpose="edit")
+    access = patient_access(request, patient_id, purpose="edit")
     assessment = _bps_or_404(access, assessment_id)
     if not assessment.is_editable:
         messages.info(request, "This assessment is not a draft; start a revision to change it.")
@@ -347,7 +341,7 @@ def bps_edit(request: HttpRequest, patient_id: UUID, assessment_id: UUID) -> Htt
 
 @staff(Perm.PATIENT_VIEW)
 def bps_detail(request: HttpRequest, patient_id: UUID, assessment_id: UUID) -> HttpResponse:
-    access = _access(request, patient_id)
+    access = patient_access(request, patient_id)
     assessment = _bps_or_404(access, assessment_id)
     _audit_read(request, access, "biopsychosocial", assessment.public_id)
     fields = f.BiopsychosocialForm.base_fields
@@ -372,7 +366,7 @@ def bps_detail(request: HttpRequest, patient_id: UUID, assessment_id: UUID) -> H
 @staff(Perm.ASSESSMENT_WRITE)
 @require_POST
 def bps_revise(request: HttpRequest, patient_id: UUID, assessment_id: UUID) -> HttpResponse:
-    access = _access(request, patient_id, purpose="edit")
+    access = patient_access(request, patient_id, purpose="edit")
     try:
         draft = services.biopsychosocial_revise(
             actor=actor_of(request),
@@ -394,7 +388,7 @@ def bps_revise(request: HttpRequest, patient_id: UUID, assessment_id: UUID) -> H
 def bps_entered_in_error(
     request: HttpRequest, patient_id: UUID, assessment_id: UUID
 ) -> HttpResponse:
-    access = _access(request, patient_id, purpose="edit")
+    access = patient_access(request, patient_id, purpose="edit")
     assessment = _bps_or_404(access, assessment_id)
     form = f.StatusReasonForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -446,7 +440,7 @@ def icd10_search(request: HttpRequest) -> HttpResponse:
 
 @staff(Perm.ASSESSMENT_WRITE)
 def diagnosis_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
-    access = _access(request, patient_id, purpose="edit")
+    access = patient_access(request, patient_id, purpose="edit")
     patient = access.patient
     query = request.GET.get("q", "")[:100]
     has_primary = any(
@@ -512,7 +506,7 @@ def _diagnosis_or_404(access: PatientAccess, diagnosis_id: UUID) -> Diagnosis:
 
 @staff(Perm.ASSESSMENT_WRITE)
 def diagnosis_edit(request: HttpRequest, patient_id: UUID, diagnosis_id: UUID) -> HttpResponse:
-    access = _access(request, patient_id, purpose="edit")
+    access = patient_access(request, patient_id, purpose="edit")
     diagnosis = _diagnosis_or_404(access, diagnosis_id)
     conflict = None
     if request.method == "POST":
@@ -584,7 +578,7 @@ def _loc_context(
 
 @staff(Perm.ASSESSMENT_WRITE)
 def loc_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
-    access = _access(request, patient_id, purpose="edit")
+    access = patient_access(request, patient_id, purpose="edit")
     preview = None
     status = 200
     if request.method == "POST":
@@ -650,7 +644,7 @@ def _loc_or_404(access: PatientAccess, assessment_id: UUID) -> LevelOfCareAssess
 
 @staff(Perm.PATIENT_VIEW)
 def loc_detail(request: HttpRequest, patient_id: UUID, assessment_id: UUID) -> HttpResponse:
-    access = _access(request, patient_id)
+    access = patient_access(request, patient_id)
     assessment = _loc_or_404(access, assessment_id)
     _audit_read(request, access, "level_of_care_assessment", assessment.public_id)
     ratings, rationales = assessment.ratings(), assessment.rationales()
@@ -683,7 +677,7 @@ def loc_detail(request: HttpRequest, patient_id: UUID, assessment_id: UUID) -> H
 def loc_entered_in_error(
     request: HttpRequest, patient_id: UUID, assessment_id: UUID
 ) -> HttpResponse:
-    access = _access(request, patient_id, purpose="edit")
+    access = patient_access(request, patient_id, purpose="edit")
     assessment = _loc_or_404(access, assessment_id)
     form = f.StatusReasonForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -774,7 +768,7 @@ def _eligibility_render(
 
 @staff(Perm.PATIENT_VIEW)
 def eligibility(request: HttpRequest, patient_id: UUID) -> HttpResponse:
-    access = _access(request, patient_id)
+    access = patient_access(request, patient_id)
     program = _program_or_none(request, request.GET.get("program"))
     if request.GET.get("program") and program is None:
         raise Http404("No such program.")
@@ -789,7 +783,7 @@ def eligibility(request: HttpRequest, patient_id: UUID) -> HttpResponse:
 @staff(Perm.ASSESSMENT_WRITE)
 @require_POST
 def eligibility_record(request: HttpRequest, patient_id: UUID) -> HttpResponse:
-    access = _access(request, patient_id, purpose="edit")
+    access = patient_access(request, patient_id, purpose="edit")
     program = _program_or_none(request, request.POST.get("program"))
     if program is None:
         raise Http404("No such program.")
@@ -817,7 +811,7 @@ def eligibility_record(request: HttpRequest, patient_id: UUID) -> HttpResponse:
 
 @staff(Perm.PATIENT_VIEW)
 def eligibility_check(request: HttpRequest, patient_id: UUID, check_id: UUID) -> HttpResponse:
-    access = _access(request, patient_id)
+    access = patient_access(request, patient_id)
     check = (
         EligibilityCheck.objects.filter(patient=access.patient, public_id=check_id)
         .select_related("program", "checked_by")

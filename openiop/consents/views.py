@@ -26,15 +26,8 @@ from openiop.consents.forms import (
 )
 from openiop.consents.models import DISCLOSURE_KINDS, Consent, ConsentKind, ConsentStatus
 from openiop.core.errors import ErrorCode, ServiceError
-from openiop.core.http import actor_of, form_error, now, today
+from openiop.core.http import actor_of, form_error, now, patient_access, today
 from openiop.organizations.models import Program
-from openiop.patients.selectors import PatientAccess, patient_get_for_user
-
-
-def _access(request: HttpRequest, patient_id: UUID, purpose: str = "read") -> PatientAccess:
-    return patient_get_for_user(
-        actor=actor_of(request), public_id=patient_id, now=now(), purpose=purpose
-    )
 
 
 def _service_errors(form: Any, error: ServiceError) -> None:
@@ -52,7 +45,7 @@ def _back(consent: Consent, patient_id: UUID) -> HttpResponse:
 @staff(Perm.PATIENT_VIEW)
 def consent_list(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     actor = actor_of(request)
-    access = _access(request, patient_id)
+    access = patient_access(request, patient_id)
     consents = selectors.consents_for_patient(access=access)
     audit_record(
         actor=actor,
@@ -82,7 +75,7 @@ def consent_new(request: HttpRequest, patient_id: UUID, kind: str) -> HttpRespon
     actor = actor_of(request)
     if kind not in ConsentKind.values:
         raise Http404("No such kind of consent.")
-    access = _access(request, patient_id, "consent")
+    access = patient_access(request, patient_id, "consent")
     programs = selectors.member_programs_for_patient(actor=actor, patient=access.patient)
     form = ConsentCreateForm(
         request.POST or None,
@@ -122,7 +115,7 @@ def consent_new(request: HttpRequest, patient_id: UUID, kind: str) -> HttpRespon
 @staff(Perm.PATIENT_VIEW)
 def consent_detail(request: HttpRequest, patient_id: UUID, consent_id: UUID) -> HttpResponse:
     actor = actor_of(request)
-    access = _access(request, patient_id)
+    access = patient_access(request, patient_id)
     consent = selectors.consent_get(access=access, public_id=consent_id)
     audit_record(
         actor=actor,
@@ -160,7 +153,7 @@ def _title(consent: Consent) -> str:
 @staff(Perm.CONSENT_MANAGE)
 def consent_edit(request: HttpRequest, patient_id: UUID, consent_id: UUID) -> HttpResponse:
     actor = actor_of(request)
-    access = _access(request, patient_id, "consent")
+    access = patient_access(request, patient_id, "consent")
     consent = selectors.consent_get(access=access, public_id=consent_id)
     if consent.status != ConsentStatus.DRAFT:
         messages.error(request, "A signed consent cannot be changed.")
@@ -241,7 +234,7 @@ def _client_address(request: HttpRequest) -> str | None:
 def consent_sign(request: HttpRequest, patient_id: UUID, consent_id: UUID) -> HttpResponse:
     """The signing page, shown on the staff member's device handed to the patient."""
     actor = actor_of(request)
-    access = _access(request, patient_id, "consent")
+    access = patient_access(request, patient_id, "consent")
     consent = selectors.consent_get(access=access, public_id=consent_id)
     if consent.status != ConsentStatus.DRAFT:
         messages.info(request, "This consent is already signed.")
@@ -295,7 +288,7 @@ def consent_sign(request: HttpRequest, patient_id: UUID, consent_id: UUID) -> Ht
 def consent_verbal(request: HttpRequest, patient_id: UUID, consent_id: UUID) -> HttpResponse:
     """A staff witness records a verbal consent when the patient cannot sign."""
     actor = actor_of(request)
-    access = _access(request, patient_id, "consent")
+    access = patient_access(request, patient_id, "consent")
     consent = selectors.consent_get(access=access, public_id=consent_id)
     if consent.status != ConsentStatus.DRAFT:
         messages.info(request, "This consent is already signed.")
@@ -340,7 +333,7 @@ def consent_verbal(request: HttpRequest, patient_id: UUID, consent_id: UUID) -> 
 @staff(Perm.CONSENT_MANAGE)
 def consent_revoke(request: HttpRequest, patient_id: UUID, consent_id: UUID) -> HttpResponse:
     actor = actor_of(request)
-    access = _access(request, patient_id, "consent")
+    access = patient_access(request, patient_id, "consent")
     consent = selectors.consent_get(access=access, public_id=consent_id)
     form = RevokeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -376,7 +369,7 @@ def consent_revoke(request: HttpRequest, patient_id: UUID, consent_id: UUID) -> 
 @staff(Perm.CONSENT_MANAGE)
 def consent_void(request: HttpRequest, patient_id: UUID, consent_id: UUID) -> HttpResponse:
     actor = actor_of(request)
-    access = _access(request, patient_id, "consent")
+    access = patient_access(request, patient_id, "consent")
     consent = selectors.consent_get(access=access, public_id=consent_id)
     form = VoidForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -411,7 +404,7 @@ def consent_void(request: HttpRequest, patient_id: UUID, consent_id: UUID) -> Ht
 @staff(Perm.CONSENT_MANAGE)
 def consent_pdf(request: HttpRequest, patient_id: UUID, consent_id: UUID) -> HttpResponse:
     actor = actor_of(request)
-    access = _access(request, patient_id, "print")
+    access = patient_access(request, patient_id, "print")
     try:
         consent, pdf = services.consent_print(
             actor=actor, access=access, consent_public_id=consent_id, now=now()

@@ -17,16 +17,10 @@ from openiop.accounts.roles import Perm
 from openiop.audit.models import AuditAction
 from openiop.audit.services import audit_record
 from openiop.core.errors import ServiceError
-from openiop.core.http import actor_of, form_error, now, today
+from openiop.core.http import actor_of, form_error, now, patient_access, today
 from openiop.homework import forms, kinds, selectors, services
 from openiop.homework.models import AssignmentStatus
-from openiop.patients.selectors import PatientAccess, patient_get_for_user
-
-
-def _access(request: HttpRequest, patient_id: UUID, purpose: str = "read") -> PatientAccess:
-    return patient_get_for_user(
-        actor=actor_of(request), public_id=patient_id, now=now(), purpose=purpose
-    )
+from openiop.patients.selectors import PatientAccess
 
 
 def _audit_read(
@@ -69,7 +63,7 @@ def _list(
 
 @staff(Perm.PATIENT_VIEW)
 def homework_list(request: HttpRequest, patient_id: UUID) -> HttpResponse:
-    access = _access(request, patient_id)
+    access = patient_access(request, patient_id)
     form = forms.AssignForm(
         initial={"submission_token": uuid.uuid4(), **_initial_source(request)},
         **_sources(access),
@@ -98,7 +92,7 @@ def _initial_source(request: HttpRequest) -> dict[str, str]:
 @staff(Perm.PLAN_WRITE)
 @require_POST
 def homework_assign(request: HttpRequest, patient_id: UUID) -> HttpResponse:
-    access = _access(request, patient_id, "homework")
+    access = patient_access(request, patient_id, "homework")
     form = forms.AssignForm(request.POST, **_sources(access))
     if form.is_valid():
         c = form.cleaned_data
@@ -158,7 +152,7 @@ def _get(access: PatientAccess, assignment_id: UUID):  # type: ignore[no-untyped
 
 @staff(Perm.PATIENT_VIEW)
 def homework_detail(request: HttpRequest, patient_id: UUID, assignment_id: UUID) -> HttpResponse:
-    access = _access(request, patient_id)
+    access = patient_access(request, patient_id)
     assignment = _get(access, assignment_id)
     _audit_read(request, access, "homework", assignment.public_id)
     form = forms.EntryForm(kind=assignment.kind, initial={"submission_token": uuid.uuid4()})
@@ -168,7 +162,7 @@ def homework_detail(request: HttpRequest, patient_id: UUID, assignment_id: UUID)
 @staff(Perm.PLAN_WRITE)
 @require_POST
 def homework_entry(request: HttpRequest, patient_id: UUID, assignment_id: UUID) -> HttpResponse:
-    access = _access(request, patient_id, "homework")
+    access = patient_access(request, patient_id, "homework")
     assignment = _get(access, assignment_id)
     form = forms.EntryForm(request.POST, kind=assignment.kind)
     if form.is_valid():
@@ -197,7 +191,7 @@ def homework_entry(request: HttpRequest, patient_id: UUID, assignment_id: UUID) 
 @staff(Perm.PLAN_WRITE)
 @require_POST
 def homework_review(request: HttpRequest, patient_id: UUID, assignment_id: UUID) -> HttpResponse:
-    access = _access(request, patient_id, "homework")
+    access = patient_access(request, patient_id, "homework")
     form = forms.ReviewForm(request.POST)
     form.is_valid()
     try:
@@ -218,7 +212,7 @@ def homework_review(request: HttpRequest, patient_id: UUID, assignment_id: UUID)
 @staff(Perm.PLAN_WRITE)
 @require_POST
 def homework_cancel(request: HttpRequest, patient_id: UUID, assignment_id: UUID) -> HttpResponse:
-    access = _access(request, patient_id, "homework")
+    access = patient_access(request, patient_id, "homework")
     try:
         services.homework_cancel(
             actor=actor_of(request),

@@ -18,7 +18,7 @@ from openiop.attendance.selectors import session_get_for_user
 from openiop.audit.models import AuditAction
 from openiop.audit.services import AuditEntry, audit_patients_listed, audit_record_many
 from openiop.core.errors import ErrorCode, ServiceError
-from openiop.core.http import actor_of, form_error, now
+from openiop.core.http import actor_of, form_error, now, patient_access
 from openiop.notes import rules, selectors, services
 from openiop.notes.forms import (
     AddendumForm,
@@ -37,17 +37,10 @@ from openiop.patients.models import Patient
 from openiop.patients.rules import parse_search
 from openiop.patients.selectors import (
     PatientAccess,
-    patient_get_for_user,
     patient_search,
     patient_visible_qs,
 )
 from openiop.scheduling.models import Appointment, GroupSession, Topic
-
-
-def _access(request: HttpRequest, patient_id: UUID, purpose: str = "read") -> PatientAccess:
-    return patient_get_for_user(
-        actor=actor_of(request), public_id=patient_id, now=now(), purpose=purpose
-    )
 
 
 def _service_errors(form: Any, error: ServiceError) -> None:
@@ -148,7 +141,7 @@ def search(request: HttpRequest) -> HttpResponse:
 @staff(Perm.NOTE_VIEW)
 def patient_notes(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     actor = actor_of(request)
-    access = _access(request, patient_id)
+    access = patient_access(request, patient_id)
     page = selectors.notes_for_patient(
         actor=actor, access=access, page=int(request.GET.get("page") or 1)
     )
@@ -200,7 +193,7 @@ def note_new(request: HttpRequest, patient_id: UUID, kind: str) -> HttpResponse:
     actor = actor_of(request)
     if kind not in services.INDIVIDUAL_KINDS:
         raise Http404("No such kind of note.")
-    access = _access(request, patient_id, "note")
+    access = patient_access(request, patient_id, "note")
     programs = _programs(actor, access.patient)
     appointment = _appointment(request, access)
     program = programs.first()
@@ -262,7 +255,7 @@ def note_new(request: HttpRequest, patient_id: UUID, kind: str) -> HttpResponse:
 @staff(Perm.NOTE_VIEW)
 def note_detail(request: HttpRequest, patient_id: UUID, note_id: UUID) -> HttpResponse:
     actor = actor_of(request)
-    access = _access(request, patient_id)
+    access = patient_access(request, patient_id)
     note = selectors.note_get(actor=actor, access=access, public_id=note_id)
     who = services.rule_actor(actor, note)
     return render(
@@ -286,7 +279,7 @@ def note_detail(request: HttpRequest, patient_id: UUID, note_id: UUID) -> HttpRe
 @staff(Perm.NOTE_WRITE)
 def note_edit(request: HttpRequest, patient_id: UUID, note_id: UUID) -> HttpResponse:
     actor = actor_of(request)
-    access = _access(request, patient_id, "note")
+    access = patient_access(request, patient_id, "note")
     note = selectors.note_get(actor=actor, access=access, public_id=note_id, audit=False)
     if note.group_note is not None:
         return redirect("notes:group", session_id=note.group_note.session.public_id)
@@ -393,7 +386,7 @@ def _sign(request: HttpRequest, access: PatientAccess, note: Note) -> HttpRespon
 @staff(Perm.NOTE_WRITE)
 def note_sign(request: HttpRequest, patient_id: UUID, note_id: UUID) -> HttpResponse:
     actor = actor_of(request)
-    access = _access(request, patient_id, "note")
+    access = patient_access(request, patient_id, "note")
     note = selectors.note_get(actor=actor, access=access, public_id=note_id, audit=False)
     if request.method != "POST":
         return _detail(note)
@@ -408,7 +401,7 @@ def note_sign(request: HttpRequest, patient_id: UUID, note_id: UUID) -> HttpResp
 @staff(Perm.NOTE_COSIGN)
 def note_cosign(request: HttpRequest, patient_id: UUID, note_id: UUID) -> HttpResponse:
     actor = actor_of(request)
-    access = _access(request, patient_id, "note")
+    access = patient_access(request, patient_id, "note")
     note = selectors.note_get(actor=actor, access=access, public_id=note_id, audit=False)
     if request.method == "POST":
         try:
@@ -425,7 +418,7 @@ def note_cosign(request: HttpRequest, patient_id: UUID, note_id: UUID) -> HttpRe
 @staff(Perm.NOTE_COSIGN)
 def note_return(request: HttpRequest, patient_id: UUID, note_id: UUID) -> HttpResponse:
     actor = actor_of(request)
-    access = _access(request, patient_id, "note")
+    access = patient_access(request, patient_id, "note")
     note = selectors.note_get(actor=actor, access=access, public_id=note_id)
     form = ReturnForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -459,7 +452,7 @@ def note_return(request: HttpRequest, patient_id: UUID, note_id: UUID) -> HttpRe
 @staff(Perm.NOTE_WRITE)
 def note_addendum(request: HttpRequest, patient_id: UUID, note_id: UUID) -> HttpResponse:
     actor = actor_of(request)
-    access = _access(request, patient_id, "note")
+    access = patient_access(request, patient_id, "note")
     note = selectors.note_get(actor=actor, access=access, public_id=note_id)
     form = AddendumForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -494,7 +487,7 @@ def note_addendum(request: HttpRequest, patient_id: UUID, note_id: UUID) -> Http
 @staff(Perm.NOTE_WRITE)
 def note_void(request: HttpRequest, patient_id: UUID, note_id: UUID) -> HttpResponse:
     actor = actor_of(request)
-    access = _access(request, patient_id, "note")
+    access = patient_access(request, patient_id, "note")
     note = selectors.note_get(actor=actor, access=access, public_id=note_id)
     form = VoidForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -529,7 +522,7 @@ def note_void(request: HttpRequest, patient_id: UUID, note_id: UUID) -> HttpResp
 @staff(Perm.NOTE_VIEW)
 def note_pdf(request: HttpRequest, patient_id: UUID, note_id: UUID) -> HttpResponse:
     actor = actor_of(request)
-    access = _access(request, patient_id, "print")
+    access = patient_access(request, patient_id, "print")
     try:
         note, pdf = services.note_print(
             actor=actor, access=access, note_public_id=note_id, now=now()

@@ -21,9 +21,9 @@ from openiop.assessments.models import Diagnosis, DiagnosisStatus
 from openiop.audit.models import AuditAction
 from openiop.audit.services import AuditEntry, audit_record, audit_record_many
 from openiop.core.errors import ErrorCode, ServiceError
-from openiop.core.http import actor_of, form_error, now, today
+from openiop.core.http import actor_of, form_error, now, patient_access, today
 from openiop.organizations.models import Payer, PlanType, Program
-from openiop.patients.selectors import PatientAccess, patient_get_for_user
+from openiop.patients.selectors import PatientAccess
 from openiop.plans import forms, rules, selectors, services
 from openiop.plans.models import (
     Measure,
@@ -33,12 +33,6 @@ from openiop.plans.models import (
     Progress,
     SignerRole,
 )
-
-
-def _access(request: HttpRequest, patient_id: UUID, purpose: str = "read") -> PatientAccess:
-    return patient_get_for_user(
-        actor=actor_of(request), public_id=patient_id, now=now(), purpose=purpose
-    )
 
 
 def _read(
@@ -69,7 +63,7 @@ def _version(access: PatientAccess, version_id: UUID) -> PlanVersion:
 @staff(Perm.PATIENT_VIEW)
 def plan_home(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     actor = actor_of(request)
-    access = _access(request, patient_id)
+    access = patient_access(request, patient_id)
     page = selectors.plan_page(patient=access.patient)
     _read(
         request,
@@ -93,7 +87,7 @@ def plan_home(request: HttpRequest, patient_id: UUID) -> HttpResponse:
 @staff(Perm.PLAN_WRITE)
 @require_POST
 def plan_start(request: HttpRequest, patient_id: UUID) -> HttpResponse:
-    access = _access(request, patient_id, "plan")
+    access = patient_access(request, patient_id, "plan")
     form = forms.StartForm(request.POST)
     if not form.is_valid():
         messages.error(request, "The form expired; try again.")
@@ -179,7 +173,7 @@ def _editor(
 @staff(Perm.PLAN_WRITE)
 def plan_edit(request: HttpRequest, patient_id: UUID, version_id: UUID) -> HttpResponse:
     actor = actor_of(request)
-    access = _access(request, patient_id, "plan")
+    access = patient_access(request, patient_id, "plan")
     version = _version(access, version_id)
     if version.status not in services.OPEN_STATUSES:
         return redirect("plans:version", patient_id=patient_id, version_id=version_id)
@@ -257,7 +251,7 @@ def plan_edit(request: HttpRequest, patient_id: UUID, version_id: UUID) -> HttpR
 def plan_autosave(request: HttpRequest, patient_id: UUID, version_id: UUID) -> HttpResponse:
     """The autosave endpoint (core/autosave.js contract): 200 {"saved": true, "version",
     "saved_at"}; 409 {"saved": false, "error"} when someone else saved meanwhile."""
-    access = _access(request, patient_id, "plan")
+    access = patient_access(request, patient_id, "plan")
     try:
         base = int(request.POST.get("version", ""))
     except ValueError:
@@ -299,7 +293,7 @@ def _signing_context(version: PlanVersion) -> dict[str, Any]:
 @staff(Perm.PATIENT_VIEW)
 def plan_version(request: HttpRequest, patient_id: UUID, version_id: UUID) -> HttpResponse:
     actor = actor_of(request)
-    access = _access(request, patient_id)
+    access = patient_access(request, patient_id)
     version = _version(access, version_id)
     _read(request, access, "plan_version", version.public_id)
     is_open = version.status in services.OPEN_STATUSES
@@ -328,7 +322,7 @@ def plan_version(request: HttpRequest, patient_id: UUID, version_id: UUID) -> Ht
 @staff(Perm.PLAN_WRITE)
 def plan_sign_patient(request: HttpRequest, patient_id: UUID, version_id: UUID) -> HttpResponse:
     actor = actor_of(request)
-    access = _access(request, patient_id, "plan")
+    access = patient_access(request, patient_id, "plan")
     version = _version(access, version_id)
     if version.status not in services.OPEN_STATUSES:
         return redirect("plans:version", patient_id=patient_id, version_id=version_id)
@@ -380,7 +374,7 @@ def plan_sign_staff(
     if role not in (SignerRole.CLINICIAN, SignerRole.PRESCRIBER):
         raise Http404("No such signer.")
     actor = actor_of(request)
-    access = _access(request, patient_id, "plan")
+    access = patient_access(request, patient_id, "plan")
     version = _version(access, version_id)
     form = forms.StaffSignForm(request.POST)
     if form.is_valid():
@@ -432,7 +426,7 @@ def plan_sign_staff(
 @staff(Perm.PLAN_WRITE)
 @require_POST
 def plan_void(request: HttpRequest, patient_id: UUID, version_id: UUID) -> HttpResponse:
-    access = _access(request, patient_id, "plan")
+    access = patient_access(request, patient_id, "plan")
     form = forms.VoidForm(request.POST)
     reason = request.POST.get("reason", "")
     try:
@@ -454,7 +448,7 @@ def plan_void(request: HttpRequest, patient_id: UUID, version_id: UUID) -> HttpR
 
 @staff(Perm.PATIENT_VIEW)
 def plan_pdf(request: HttpRequest, patient_id: UUID, version_id: UUID) -> HttpResponse:
-    access = _access(request, patient_id, "print")
+    access = patient_access(request, patient_id, "print")
     try:
         version, pdf = services.plan_print(
             actor=actor_of(request), access=access, version_public_id=version_id, now=now()
@@ -478,7 +472,7 @@ def plan_pdf(request: HttpRequest, patient_id: UUID, version_id: UUID) -> HttpRe
 @staff(Perm.PLAN_WRITE)
 def relapse_edit(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     actor = actor_of(request)
-    access = _access(request, patient_id, "plan")
+    access = patient_access(request, patient_id, "plan")
     current = selectors.plan_page(patient=access.patient).relapse_plan
     initial = forms.relapse_initial(current)
     initial["submission_token"] = uuid.uuid4()
@@ -523,7 +517,7 @@ def relapse_edit(request: HttpRequest, patient_id: UUID) -> HttpResponse:
 
 @staff(Perm.PATIENT_VIEW)
 def relapse_detail(request: HttpRequest, patient_id: UUID, plan_id: UUID) -> HttpResponse:
-    access = _access(request, patient_id)
+    access = patient_access(request, patient_id)
     plan = selectors.relapse_plan_get(patient=access.patient, public_id=plan_id)
     if plan is None:
         raise Http404("No such relapse-prevention plan.")
@@ -542,7 +536,7 @@ def relapse_detail(request: HttpRequest, patient_id: UUID, plan_id: UUID) -> Htt
 
 @staff(Perm.PATIENT_VIEW)
 def relapse_pdf(request: HttpRequest, patient_id: UUID, plan_id: UUID) -> HttpResponse:
-    access = _access(request, patient_id, "print")
+    access = patient_access(request, patient_id, "print")
     try:
         plan, pdf = services.relapse_plan_print(
             actor=actor_of(request), access=access, public_id=plan_id, now=now()

@@ -16,17 +16,10 @@ from django.views.decorators.http import require_GET, require_POST
 from openiop.access.policy import public, staff
 from openiop.accounts.roles import Perm
 from openiop.core.errors import ServiceError
-from openiop.core.http import actor_of, form_error, now
-from openiop.patients.selectors import PatientAccess, patient_get_for_user
+from openiop.core.http import actor_of, form_error, now, patient_access
 from openiop.reminders import feeds, selectors, services, sources
 from openiop.reminders.forms import PreferenceForm
 from openiop.reminders.models import CalendarFeedToken
-
-
-def _access(request: HttpRequest, patient_id: UUID, purpose: str) -> PatientAccess:
-    return patient_get_for_user(
-        actor=actor_of(request), public_id=patient_id, now=now(), purpose=purpose
-    )
 
 
 def _chart_url(patient_id: UUID) -> str:
@@ -72,7 +65,7 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
 @staff(Perm.PATIENT_EDIT)
 def patient_preferences(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     actor = actor_of(request)
-    access = _access(request, patient_id, "reminder_preference")
+    access = patient_access(request, patient_id, "reminder_preference")
     pref = services.preference_for(access.patient)
     conflict = None
     if request.method == "POST":
@@ -115,7 +108,7 @@ def patient_preferences(request: HttpRequest, patient_id: UUID) -> HttpResponse:
 @staff(Perm.PATIENT_EDIT)
 @require_POST
 def patient_feed_issue(request: HttpRequest, patient_id: UUID) -> HttpResponse:
-    access = _access(request, patient_id, "calendar_feed")
+    access = patient_access(request, patient_id, "calendar_feed")
     issued = services.feed_issue_for_patient(actor=actor_of(request), access=access, now=now())
     return render(
         request,
@@ -131,7 +124,7 @@ def patient_feed_issue(request: HttpRequest, patient_id: UUID) -> HttpResponse:
 @staff(Perm.PATIENT_EDIT)
 @require_POST
 def patient_feed_revoke(request: HttpRequest, patient_id: UUID) -> HttpResponse:
-    access = _access(request, patient_id, "calendar_feed")
+    access = patient_access(request, patient_id, "calendar_feed")
     try:
         services.feed_revoke_for_patient(actor=actor_of(request), access=access, now=now())
     except ServiceError as error:

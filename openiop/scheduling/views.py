@@ -19,11 +19,11 @@ from openiop.accounts.roles import Perm
 from openiop.audit.models import AuditAction
 from openiop.audit.services import AuditEntry, audit_record, audit_record_many
 from openiop.core.errors import ServiceError
-from openiop.core.http import actor_of, form_error, now, today
+from openiop.core.http import actor_of, form_error, now, patient_access, today
 from openiop.episodes.models import Episode
 from openiop.organizations.models import Site
 from openiop.patients.models import Patient
-from openiop.patients.selectors import PatientAccess, patient_get_for_user
+from openiop.patients.selectors import PatientAccess
 from openiop.scheduling import calendar, forms, rules, selectors, services
 from openiop.scheduling.models import (
     Appointment,
@@ -46,12 +46,6 @@ def _errors(form: Any, error: ServiceError) -> None:
 
 def _status(form: Any) -> int:
     return 422 if form.errors else 200
-
-
-def _access(request: HttpRequest, patient_id: UUID, purpose: str = "read") -> PatientAccess:
-    return patient_get_for_user(
-        actor=actor_of(request), public_id=patient_id, now=now(), purpose=purpose
-    )
 
 
 def _audit_patients_listed(
@@ -297,7 +291,7 @@ def staff_calendar(request: HttpRequest, staff_id: UUID) -> HttpResponse:
 @staff(Perm.PATIENT_VIEW)
 def patient_calendar(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     actor = actor_of(request)
-    access = _access(request, patient_id)
+    access = patient_access(request, patient_id)
     mode, anchor, days = _period(request)
     end = days[-1] + timedelta(days=1)
     sessions = selectors.patient_sessions(patient=access.patient, start=days[0], end=end)
@@ -616,7 +610,7 @@ def _episodes(patient: Patient, actor: User) -> list[Episode]:
 @staff(Perm.SCHEDULE_MANAGE)
 def enrol(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     actor = actor_of(request)
-    access = _access(request, patient_id, "enrol")
+    access = patient_access(request, patient_id, "enrol")
     episodes = [e for e in _episodes(access.patient, actor) if e.is_open]
     tracks = selectors.tracks_for(actor).filter(
         program_id__in=[e.program_id for e in episodes], is_active=True
@@ -672,7 +666,7 @@ def _enrolment(access: PatientAccess, enrolment_id: UUID) -> Enrolment:
 @staff(Perm.SCHEDULE_MANAGE)
 def enrolment_end(request: HttpRequest, patient_id: UUID, enrolment_id: UUID) -> HttpResponse:
     actor = actor_of(request)
-    access = _access(request, patient_id, "enrolment")
+    access = patient_access(request, patient_id, "enrolment")
     enrolment = _enrolment(access, enrolment_id)
     form = forms.EndEnrolmentForm(
         request.POST or None, initial={"ended_on": today(), "version": enrolment.version}
@@ -707,7 +701,7 @@ def enrolment_end(request: HttpRequest, patient_id: UUID, enrolment_id: UUID) ->
 @staff(Perm.SCHEDULE_MANAGE)
 def enrolment_change(request: HttpRequest, patient_id: UUID, enrolment_id: UUID) -> HttpResponse:
     actor = actor_of(request)
-    access = _access(request, patient_id, "enrolment")
+    access = patient_access(request, patient_id, "enrolment")
     enrolment = _enrolment(access, enrolment_id)
     tracks = selectors.tracks_for(actor).filter(program=enrolment.track.program, is_active=True)
     form = forms.ChangeTrackForm(
@@ -747,7 +741,7 @@ def enrolment_change(request: HttpRequest, patient_id: UUID, enrolment_id: UUID)
 @staff(Perm.SCHEDULE_MANAGE)
 def appointment_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     actor = actor_of(request)
-    access = _access(request, patient_id, "appointment")
+    access = patient_access(request, patient_id, "appointment")
     program_ids = [e.program_id for e in _episodes(access.patient, actor)]
     programs = selectors.programs_for(actor).filter(pk__in=program_ids)
     form = forms.AppointmentForm(
@@ -798,7 +792,7 @@ def appointment_detail(
     request: HttpRequest, patient_id: UUID, appointment_id: UUID
 ) -> HttpResponse:
     actor = actor_of(request)
-    access = _access(request, patient_id)
+    access = patient_access(request, patient_id)
     appt = _appointment(access, appointment_id)
     audit_record(
         actor=actor,
@@ -827,7 +821,7 @@ def appointment_cancel(
     request: HttpRequest, patient_id: UUID, appointment_id: UUID
 ) -> HttpResponse:
     actor = actor_of(request)
-    access = _access(request, patient_id, "appointment")
+    access = patient_access(request, patient_id, "appointment")
     appt = _appointment(access, appointment_id)
     form = forms.AppointmentCancelForm(request.POST or None, initial={"version": appt.version})
     if request.method == "POST" and form.is_valid():
@@ -866,7 +860,7 @@ def appointment_reschedule(
     request: HttpRequest, patient_id: UUID, appointment_id: UUID
 ) -> HttpResponse:
     actor = actor_of(request)
-    access = _access(request, patient_id, "appointment")
+    access = patient_access(request, patient_id, "appointment")
     appt = _appointment(access, appointment_id)
     tz = services.local_tz()
     form = forms.RescheduleAppointmentForm(
@@ -1389,7 +1383,7 @@ def _entry_access(request: HttpRequest, entry_id: UUID) -> tuple[Any, PatientAcc
     )
     if entry is None:
         raise Http404("No such waitlist entry.")
-    return entry, _access(request, entry.patient.public_id, "waitlist")
+    return entry, patient_access(request, entry.patient.public_id, "waitlist")
 
 
 @staff(Perm.SCHEDULE_MANAGE)

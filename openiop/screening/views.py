@@ -21,9 +21,9 @@ from openiop.alerts.models import AlertKind
 from openiop.audit.models import AuditAction
 from openiop.audit.services import audit_record
 from openiop.core.errors import ServiceError
-from openiop.core.http import actor_of, form_error, now
+from openiop.core.http import actor_of, form_error, now, patient_access
 from openiop.instruments import InstrumentDefinition, InstrumentError, definitions, get_definition
-from openiop.patients.selectors import PatientAccess, patient_get_for_user
+from openiop.patients.selectors import PatientAccess
 from openiop.screening import selectors, services
 from openiop.screening.forms import (
     EnteredInErrorForm,
@@ -36,12 +36,6 @@ from openiop.screening.forms import (
 )
 from openiop.screening.models import InstrumentAdministration
 from openiop.screening.presentation import result_view
-
-
-def _access(request: HttpRequest, public_id: UUID, purpose: str = "read") -> PatientAccess:
-    return patient_get_for_user(
-        actor=actor_of(request), public_id=public_id, now=now(), purpose=purpose
-    )
 
 
 def _audit_read(request: HttpRequest, access: PatientAccess, object_type: str, oid: Any) -> None:
@@ -73,7 +67,7 @@ def _chart(public_id: UUID) -> HttpResponse:
 
 @staff(Perm.SCREENING_ADMINISTER)
 def instrument_choose(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    access = _access(request, public_id, purpose="edit")
+    access = patient_access(request, public_id, purpose="edit")
     return render(
         request,
         "screening/choose.html",
@@ -175,7 +169,7 @@ def _form_page(
 @staff(Perm.SCREENING_ADMINISTER)
 def administration_new(request: HttpRequest, public_id: UUID, code: str) -> HttpResponse:
     definition = _definition(code)
-    access = _access(request, public_id, purpose="edit")
+    access = patient_access(request, public_id, purpose="edit")
     return _form_page(request, access, definition, None)
 
 
@@ -190,7 +184,7 @@ def _administration(access: PatientAccess, administration_id: UUID) -> Instrumen
 def administration_edit(
     request: HttpRequest, public_id: UUID, administration_id: UUID
 ) -> HttpResponse:
-    access = _access(request, public_id, purpose="edit")
+    access = patient_access(request, public_id, purpose="edit")
     administration = _administration(access, administration_id)
     if not administration.is_draft:
         return redirect(
@@ -205,7 +199,7 @@ def administration_edit(
 def administration_detail(
     request: HttpRequest, public_id: UUID, administration_id: UUID
 ) -> HttpResponse:
-    access = _access(request, public_id)
+    access = patient_access(request, public_id)
     administration = _administration(access, administration_id)
     _audit_read(request, access, "instrument_administration", administration.public_id)
     alerts = selectors.alerts_for_administration(administration=administration)
@@ -227,7 +221,7 @@ def administration_detail(
 def administration_entered_in_error(
     request: HttpRequest, public_id: UUID, administration_id: UUID
 ) -> HttpResponse:
-    access = _access(request, public_id, purpose="edit")
+    access = patient_access(request, public_id, purpose="edit")
     administration = _administration(access, administration_id)
     form = EnteredInErrorForm(request.POST or None, initial={"version": administration.version})
     if request.method == "POST" and form.is_valid():
@@ -255,7 +249,7 @@ def administration_entered_in_error(
 
 @staff(Perm.PATIENT_VIEW)
 def administration_history(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    access = _access(request, public_id)
+    access = patient_access(request, public_id)
     code = request.GET.get("instrument", "")
     if code:
         _definition(code)
@@ -286,7 +280,7 @@ def _risk_alert(access: PatientAccess, alert_id: UUID):  # type: ignore[no-untyp
 @staff(Perm.SCREENING_ADMINISTER)
 def risk_response_new(request: HttpRequest, public_id: UUID, alert_id: UUID) -> HttpResponse:
     actor = actor_of(request)
-    access = _access(request, public_id, purpose="edit")
+    access = patient_access(request, public_id, purpose="edit")
     alert = _risk_alert(access, alert_id)
     assessor_ids = [u.pk for u in services.risk_response_assessors(patient=access.patient)]
     form = RiskResponseForm(
@@ -335,7 +329,7 @@ def risk_response_new(request: HttpRequest, public_id: UUID, alert_id: UUID) -> 
 @staff(Perm.ALERT_RESOLVE)
 def risk_alert_resolve(request: HttpRequest, public_id: UUID, alert_id: UUID) -> HttpResponse:
     actor = actor_of(request)
-    access = _access(request, public_id, purpose="edit")
+    access = patient_access(request, public_id, purpose="edit")
     alert = _risk_alert(access, alert_id)
     form = ResolveForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -375,7 +369,7 @@ def risk_alert_resolve(request: HttpRequest, public_id: UUID, alert_id: UUID) ->
 
 @staff(Perm.PATIENT_VIEW)
 def safety_plan_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    access = _access(request, public_id)
+    access = patient_access(request, public_id)
     versions = selectors.safety_plan_versions(access=access)
     plan = versions[0] if versions else None
     _audit_read(request, access, "safety_plan", plan.public_id if plan else "")
@@ -388,7 +382,7 @@ def safety_plan_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
 
 @staff(Perm.PATIENT_VIEW)
 def safety_plan_version(request: HttpRequest, public_id: UUID, plan_id: UUID) -> HttpResponse:
-    access = _access(request, public_id)
+    access = patient_access(request, public_id)
     plan = selectors.safety_plan_get(access=access, public_id=plan_id)
     if plan is None:
         raise Http404("No such safety plan.")
@@ -408,7 +402,7 @@ def safety_plan_version(request: HttpRequest, public_id: UUID, plan_id: UUID) ->
 @staff(Perm.ASSESSMENT_WRITE)
 def safety_plan_edit(request: HttpRequest, public_id: UUID) -> HttpResponse:
     actor = actor_of(request)
-    access = _access(request, public_id, purpose="edit")
+    access = patient_access(request, public_id, purpose="edit")
     current = selectors.safety_plan_current(patient=access.patient)
     initial, rows = safety_plan_initial(current)
     source = request.GET.get("administration", "")
