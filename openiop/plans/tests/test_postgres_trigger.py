@@ -42,6 +42,16 @@ def test_raw_sql_update_and_delete_of_signed_version_and_rows_refused(world):  #
     _refused("UPDATE plans_plansignature SET signed_name = 'x' WHERE id = %s", [signature.pk])
     _refused("DELETE FROM plans_plansignature WHERE id = %s", [signature.pk])
 
+    # Migration 0003: nor can rows be added to it (a copy of an existing row, new key).
+    for table in ("plans_planproblem", "plans_planobjective", "plans_planintervention"):
+        _refused(
+            f"INSERT INTO {table} SELECT (jsonb_populate_record(NULL::{table},"  # noqa: S608
+            f" to_jsonb(t) || jsonb_build_object('id', -t.id, 'key', gen_random_uuid(),"
+            f" 'public_id', gen_random_uuid()))).* FROM {table} t WHERE plan_version_id = %s",
+            [v.pk],
+        )
+    assert v.problems.count() == 1 and v.objectives.count() == 1
+
     stored = PlanVersion.objects.get(pk=v.pk)
     assert stored.strengths == "Supportive sister" and stored.version == v.version
     assert v.problems.get().goal == problem.goal
