@@ -341,3 +341,40 @@ def _json_default(value: object) -> str:
     if isinstance(value, date | datetime):
         return value.isoformat()
     return str(value)
+
+
+# ----- documenting an appointment -----
+
+# Which appointment kinds each kind of note documents (a family session is documented
+# as individual therapy). Source: issue 5 ("individual therapy, medication-management
+# and case-management notes"), scheduling's appointment kinds.
+APPOINTMENT_KINDS_FOR_NOTE: Mapping[str, frozenset[str]] = {
+    "individual": frozenset({"individual", "family"}),
+    MED_MANAGEMENT: frozenset({"med_management"}),
+    "case_management": frozenset({"case_management"}),
+}
+
+
+def appointment_note_refusal(
+    *,
+    note_kind: str,
+    appointment_kind: str,
+    same_patient: bool,
+    cancelled: bool,
+    attended: bool,
+    has_note: bool,
+) -> str | None:
+    """Why a note of `note_kind` cannot document this appointment, or None. Only a kept
+    appointment of the matching kind, of the same patient and not yet documented, is
+    documented (issue 5: notes are written for services that took place)."""
+    if not same_patient:
+        return "That appointment is another patient's."
+    if cancelled:
+        return "That appointment was cancelled; there is nothing to document."
+    if not attended:
+        return "That appointment was not kept (no attendance recorded as present)."
+    if appointment_kind not in APPOINTMENT_KINDS_FOR_NOTE.get(note_kind, frozenset()):
+        return "That appointment is of another kind; choose the matching kind of note."
+    if has_note:
+        return "That appointment already has a note; open it from the patient's notes."
+    return None

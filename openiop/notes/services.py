@@ -341,38 +341,18 @@ def open_episode(patient: Patient, program: Program) -> Episode:
 
 
 # Which appointment kinds each note kind documents (family sessions: individual notes).
-APPOINTMENT_KINDS: dict[str, set[str]] = {
-    NoteKind.INDIVIDUAL: {"individual", "family"},
-    NoteKind.MED_MANAGEMENT: {"med_management"},
-    NoteKind.CASE_MANAGEMENT: {"case_management"},
-}
-
-
-def kept_appointment_errors(
-    appointment: Appointment, *, patient: Patient, kind: str, attended: bool, has_note: bool
-) -> str | None:
-    """Why a note of `kind` cannot document this appointment, or None."""
-    if appointment.patient_id != patient.pk:
-        return "That appointment is another patient's."
-    if appointment.status == SessionStatus.CANCELLED:
-        return "That appointment was cancelled; there is nothing to document."
-    if not attended:
-        return "That appointment was not kept (no attendance recorded as present)."
-    if appointment.kind not in APPOINTMENT_KINDS.get(kind, set()):
-        return "That appointment is of another kind; choose the matching kind of note."
-    if has_note:
-        return "That appointment already has a note; open it from the patient's notes."
-    return None
+APPOINTMENT_KINDS = rules.APPOINTMENT_KINDS_FOR_NOTE
 
 
 def _check_appointment(patient: Patient, kind: str, data: NoteInput) -> None:
     appt = data.appointment
     assert appt is not None
     Appointment.objects.select_for_update().filter(pk=appt.pk).first()
-    why = kept_appointment_errors(
-        appt,
-        patient=patient,
-        kind=kind,
+    why = rules.appointment_note_refusal(
+        note_kind=kind,
+        appointment_kind=appt.kind,
+        same_patient=appt.patient_id == patient.pk,
+        cancelled=appt.status == SessionStatus.CANCELLED,
         attended=AttendanceRecord.objects.filter(
             appointment=appt, status__in=sorted(ATTENDED)
         ).exists(),

@@ -241,3 +241,35 @@ def test_digest_changes_with_content() -> None:
     a = rules.content_digest({"sections": {"data": "x"}, "at": T0})
     assert a == rules.content_digest({"at": T0, "sections": {"data": "x"}})
     assert a != rules.content_digest({"sections": {"data": "y"}, "at": T0})
+
+
+# Source: issue 5 (notes for individual, medication-management and case-management
+# services that took place; one note per service).
+KEPT = {"same_patient": True, "cancelled": False, "attended": True, "has_note": False}
+APPOINTMENT_TABLE = [
+    # note kind, appointment kind, changes to a kept appointment, refused because
+    ("individual", "individual", {}, None),
+    ("individual", "family", {}, None),
+    ("med_management", "med_management", {}, None),
+    ("case_management", "case_management", {}, None),
+    ("individual", "med_management", {}, "another kind"),
+    ("med_management", "individual", {}, "another kind"),
+    ("group", "individual", {}, "another kind"),
+    ("individual", "individual", {"same_patient": False}, "another patient's"),
+    ("individual", "individual", {"cancelled": True}, "cancelled"),
+    ("individual", "individual", {"attended": False}, "not kept"),
+    ("individual", "individual", {"has_note": True}, "already has a note"),
+    # The patient check comes first: another patient's cancelled appointment says so.
+    ("individual", "individual", {"same_patient": False, "cancelled": True}, "another patient's"),
+]
+
+
+@pytest.mark.parametrize(("note_kind", "appointment_kind", "changes", "refused"), APPOINTMENT_TABLE)
+def test_which_appointment_a_note_may_document(note_kind, appointment_kind, changes, refused):  # type: ignore[no-untyped-def]
+    why = rules.appointment_note_refusal(
+        note_kind=note_kind, appointment_kind=appointment_kind, **{**KEPT, **changes}
+    )
+    if refused is None:
+        assert why is None
+    else:
+        assert why is not None and refused in why
