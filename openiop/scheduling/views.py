@@ -48,6 +48,12 @@ def _status(form: Any) -> int:
     return 422 if form.errors else 200
 
 
+def _form_page(request: HttpRequest, form: Any, **context: Any) -> HttpResponse:
+    """The shared form page (title, intro, back link, "now saved" beside a conflict),
+    422 when the form has errors so nothing typed is lost."""
+    return render(request, "scheduling/form.html", {"form": form, **context}, status=_status(form))
+
+
 def _audit_patients_listed(
     actor: User, patients: list[Patient], object_type: str, oid: Any
 ) -> None:
@@ -348,9 +354,7 @@ def track_new(request: HttpRequest) -> HttpResponse:
                 request, "Track created. Add a weekly template to generate its sessions."
             )
             return redirect("scheduling:track", track_id=track.public_id)
-    return render(
-        request, "scheduling/form.html", {"form": form, "title": "New track"}, status=_status(form)
-    )
+    return _form_page(request, form, title="New track")
 
 
 @staff(Perm.PATIENT_VIEW)
@@ -422,12 +426,7 @@ def template_new(request: HttpRequest, track_id: UUID) -> HttpResponse:
         else:
             messages.success(request, "Weekly template saved. Generate its sessions below.")
             return redirect("scheduling:track", track_id=track.public_id)
-    return render(
-        request,
-        "scheduling/form.html",
-        {"form": form, "title": f"Weekly template for {track.name}", "track": track},
-        status=_status(form),
-    )
+    return _form_page(request, form, title=f"Weekly template for {track.name}", track=track)
 
 
 @staff(Perm.SCHEDULE_CONFIGURE)
@@ -450,11 +449,8 @@ def template_generate(request: HttpRequest, template_id: UUID) -> HttpResponse:
         else:
             messages.success(request, f"{len(created)} sessions generated.")
             return redirect("scheduling:track", track_id=template.track.public_id)
-    return render(
-        request,
-        "scheduling/form.html",
-        {"form": form, "title": f"Generate sessions: {template.name}", "track": template.track},
-        status=_status(form),
+    return _form_page(
+        request, form, title=f"Generate sessions: {template.name}", track=template.track
     )
 
 
@@ -487,12 +483,7 @@ def session_new(request: HttpRequest, track_id: UUID) -> HttpResponse:
         else:
             messages.success(request, "Session scheduled.")
             return redirect("scheduling:session", session_id=session.public_id)
-    return render(
-        request,
-        "scheduling/form.html",
-        {"form": form, "title": f"Extra session for {track.name}", "track": track},
-        status=_status(form),
-    )
+    return _form_page(request, form, title=f"Extra session for {track.name}", track=track)
 
 
 @staff(Perm.PATIENT_VIEW)
@@ -543,12 +534,7 @@ def session_cancel(request: HttpRequest, session_id: UUID) -> HttpResponse:
                 "Session cancelled by the program; it will not count against anyone's attendance.",
             )
             return redirect("scheduling:session", session_id=session.public_id)
-    return render(
-        request,
-        "scheduling/form.html",
-        {"form": form, "title": "Cancel this session", "submit": "Cancel session"},
-        status=_status(form),
-    )
+    return _form_page(request, form, title="Cancel this session", submit="Cancel session")
 
 
 @staff(Perm.SCHEDULE_MANAGE)
@@ -588,12 +574,7 @@ def session_edit(request: HttpRequest, session_id: UUID) -> HttpResponse:
         else:
             messages.success(request, "Session changed.")
             return redirect("scheduling:session", session_id=session.public_id)
-    return render(
-        request,
-        "scheduling/form.html",
-        {"form": form, "title": "Reschedule or reassign this session"},
-        status=_status(form),
-    )
+    return _form_page(request, form, title="Reschedule or reassign this session")
 
 
 # --- enrolments and appointments ---------------------------------------------------------
@@ -644,12 +625,7 @@ def enrol(request: HttpRequest, patient_id: UUID) -> HttpResponse:
                     "Enrolled: the patient is on every session of the track from the start date.",
                 )
             return redirect(reverse("patients:chart", args=[patient_id]) + "#schedule")
-    return render(
-        request,
-        "scheduling/form.html",
-        {"form": form, "title": "Enrol in a track", "patient": access.patient},
-        status=_status(form),
-    )
+    return _form_page(request, form, title="Enrol in a track", patient=access.patient)
 
 
 def _enrolment(access: PatientAccess, enrolment_id: UUID) -> Enrolment:
@@ -686,15 +662,8 @@ def enrolment_end(request: HttpRequest, patient_id: UUID, enrolment_id: UUID) ->
         else:
             messages.success(request, "Enrolment ended; earlier rosters are unchanged.")
             return redirect(reverse("patients:chart", args=[patient_id]) + "#schedule")
-    return render(
-        request,
-        "scheduling/form.html",
-        {
-            "form": form,
-            "title": f"End enrolment in {enrolment.track.name}",
-            "patient": access.patient,
-        },
-        status=_status(form),
+    return _form_page(
+        request, form, title=f"End enrolment in {enrolment.track.name}", patient=access.patient
     )
 
 
@@ -726,15 +695,8 @@ def enrolment_change(request: HttpRequest, patient_id: UUID, enrolment_id: UUID)
                 request, "Track changed from the date given; earlier rosters are unchanged."
             )
             return redirect(reverse("patients:chart", args=[patient_id]) + "#schedule")
-    return render(
-        request,
-        "scheduling/form.html",
-        {
-            "form": form,
-            "title": f"Change track (now {enrolment.track.name})",
-            "patient": access.patient,
-        },
-        status=_status(form),
+    return _form_page(
+        request, form, title=f"Change track (now {enrolment.track.name})", patient=access.patient
     )
 
 
@@ -768,12 +730,7 @@ def appointment_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
             return redirect(
                 "scheduling:appointment", patient_id=patient_id, appointment_id=appt.public_id
             )
-    return render(
-        request,
-        "scheduling/form.html",
-        {"form": form, "title": "Book an appointment", "patient": access.patient},
-        status=_status(form),
-    )
+    return _form_page(request, form, title="Book an appointment", patient=access.patient)
 
 
 def _appointment(access: PatientAccess, appointment_id: UUID) -> Appointment:
@@ -842,16 +799,12 @@ def appointment_cancel(
             return redirect(
                 "scheduling:appointment", patient_id=patient_id, appointment_id=appt.public_id
             )
-    return render(
+    return _form_page(
         request,
-        "scheduling/form.html",
-        {
-            "form": form,
-            "title": "Cancel appointment",
-            "patient": access.patient,
-            "submit": "Cancel appointment",
-        },
-        status=_status(form),
+        form,
+        title="Cancel appointment",
+        patient=access.patient,
+        submit="Cancel appointment",
     )
 
 
@@ -893,12 +846,7 @@ def appointment_reschedule(
             return redirect(
                 "scheduling:appointment", patient_id=patient_id, appointment_id=appt.public_id
             )
-    return render(
-        request,
-        "scheduling/form.html",
-        {"form": form, "title": "Reschedule appointment", "patient": access.patient},
-        status=_status(form),
-    )
+    return _form_page(request, form, title="Reschedule appointment", patient=access.patient)
 
 
 # --- curriculum ------------------------------------------------------------------------
@@ -1022,18 +970,14 @@ def room_edit(request: HttpRequest, room_id: UUID) -> HttpResponse:
         else:
             messages.success(request, "Room saved.")
             return redirect("scheduling:rooms")
-    return render(
+    return _form_page(
         request,
-        "scheduling/form.html",
-        {
-            "form": form,
-            "title": f"Room: {room.name}",
-            "saved": saved,
-            "back": reverse("scheduling:rooms"),
-            "intro": "Sessions already booked keep their own capacity; "
-            "a new number of seats applies to new templates and sessions.",
-        },
-        status=_status(form),
+        form,
+        title=f"Room: {room.name}",
+        saved=saved,
+        back=reverse("scheduling:rooms"),
+        intro="Sessions already booked keep their own capacity; "
+        "a new number of seats applies to new templates and sessions.",
     )
 
 
@@ -1161,19 +1105,15 @@ def track_edit(request: HttpRequest, track_id: UUID) -> HttpResponse:
         else:
             messages.success(request, "Track saved.")
             return redirect("scheduling:track", track_id=track.public_id)
-    return render(
+    return _form_page(
         request,
-        "scheduling/form.html",
-        {
-            "form": form,
-            "title": f"Edit track: {track.name}",
-            "track": track,
-            "saved": saved,
-            "back": reverse("scheduling:track", args=[track.public_id]),
-            "intro": "Sessions already generated are not moved; weekly templates must fit "
-            "the track's days and hours.",
-        },
-        status=_status(form),
+        form,
+        title=f"Edit track: {track.name}",
+        track=track,
+        saved=saved,
+        back=reverse("scheduling:track", args=[track.public_id]),
+        intro="Sessions already generated are not moved; weekly templates must fit "
+        "the track's days and hours.",
     )
 
 
@@ -1211,19 +1151,15 @@ def track_cycle(request: HttpRequest, track_id: UUID) -> HttpResponse:
                 request, "Topic cycle saved; sessions generated from now on follow it."
             )
             return redirect("scheduling:track", track_id=track.public_id)
-    return render(
+    return _form_page(
         request,
-        "scheduling/form.html",
-        {
-            "form": form,
-            "title": f"Topic cycle of {track.name}",
-            "track": track,
-            "saved": saved,
-            "back": reverse("scheduling:track", args=[track.public_id]),
-            "intro": "Number the topics in the order sessions take them (1 first); leave a "
-            "topic blank to leave it out. Sessions already generated keep their topic.",
-        },
-        status=_status(form),
+        form,
+        title=f"Topic cycle of {track.name}",
+        track=track,
+        saved=saved,
+        back=reverse("scheduling:track", args=[track.public_id]),
+        intro="Number the topics in the order sessions take them (1 first); leave a "
+        "topic blank to leave it out. Sessions already generated keep their topic.",
     )
 
 
@@ -1290,19 +1226,15 @@ def template_edit(request: HttpRequest, template_id: UUID) -> HttpResponse:
                 "the next generation uses the new values.",
             )
             return redirect("scheduling:track", track_id=track.public_id)
-    return render(
+    return _form_page(
         request,
-        "scheduling/form.html",
-        {
-            "form": form,
-            "title": f"Edit weekly template: {template.name}",
-            "track": track,
-            "saved": saved,
-            "back": reverse("scheduling:track", args=[track.public_id]),
-            "intro": "Sessions already generated are not changed (reschedule or cancel them "
-            "one by one); templates are retired, never deleted.",
-        },
-        status=_status(form),
+        form,
+        title=f"Edit weekly template: {template.name}",
+        track=track,
+        saved=saved,
+        back=reverse("scheduling:track", args=[track.public_id]),
+        intro="Sessions already generated are not changed (reschedule or cancel them "
+        "one by one); templates are retired, never deleted.",
     )
 
 
@@ -1332,19 +1264,15 @@ def template_retire(request: HttpRequest, template_id: UUID) -> HttpResponse:
                 request, f"Template retired; {count} later sessions cancelled by the program."
             )
             return redirect("scheduling:track", track_id=template.track.public_id)
-    return render(
+    return _form_page(
         request,
-        "scheduling/form.html",
-        {
-            "form": form,
-            "title": f"Retire weekly template: {template.name}",
-            "track": template.track,
-            "submit": "Retire template",
-            "back": reverse("scheduling:track", args=[template.track.public_id]),
-            "intro": "The template and the sessions it generated stay on record; it "
-            "generates nothing after its last day.",
-        },
-        status=_status(form),
+        form,
+        title=f"Retire weekly template: {template.name}",
+        track=template.track,
+        submit="Retire template",
+        back=reverse("scheduling:track", args=[template.track.public_id]),
+        intro="The template and the sessions it generated stay on record; it "
+        "generates nothing after its last day.",
     )
 
 
@@ -1429,15 +1357,11 @@ def waitlist_remove(request: HttpRequest, entry_id: UUID) -> HttpResponse:
         else:
             messages.success(request, "Taken off the waitlist.")
             return redirect("scheduling:waitlist", track_id=entry.track.public_id)
-    return render(
+    return _form_page(
         request,
-        "scheduling/form.html",
-        {
-            "form": form,
-            "title": f"Take off the {entry.track.name} waitlist",
-            "patient": access.patient,
-            "submit": "Take off the waitlist",
-            "back": reverse("scheduling:waitlist", args=[entry.track.public_id]),
-        },
-        status=_status(form),
+        form,
+        title=f"Take off the {entry.track.name} waitlist",
+        patient=access.patient,
+        submit="Take off the waitlist",
+        back=reverse("scheduling:waitlist", args=[entry.track.public_id]),
     )
