@@ -77,6 +77,19 @@ def _detail(note: Note) -> HttpResponse:
 # ----- worklist and search -----
 
 
+def _action_page(
+    request: HttpRequest, access: PatientAccess, note: Any, form: Any, **context: Any
+) -> HttpResponse:
+    """The one-form page of an action on a note (return, addendum, entered in error...),
+    422 when the form has errors so nothing typed is lost."""
+    return render(
+        request,
+        "notes/action.html",
+        {"patient": access.patient, "note": note, "form": form, **context},
+        status=422 if form.errors else 200,
+    )
+
+
 @staff(Perm.NOTE_WRITE)
 def worklist(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
@@ -435,17 +448,13 @@ def note_return(request: HttpRequest, patient_id: UUID, note_id: UUID) -> HttpRe
         else:
             messages.success(request, "Returned to the author with your comments.")
             return _detail(note)
-    return render(
+    return _action_page(
         request,
-        "notes/action.html",
-        {
-            "patient": access.patient,
-            "note": note,
-            "form": form,
-            "heading": "Return the note to its author",
-            "button": "Return with comments",
-        },
-        status=422 if form.errors else 200,
+        access,
+        note,
+        form,
+        heading="Return the note to its author",
+        button="Return with comments",
     )
 
 
@@ -470,17 +479,8 @@ def note_addendum(request: HttpRequest, patient_id: UUID, note_id: UUID) -> Http
         else:
             messages.success(request, "Addendum added.")
             return _detail(note)
-    return render(
-        request,
-        "notes/action.html",
-        {
-            "patient": access.patient,
-            "note": note,
-            "form": form,
-            "heading": "Add an addendum",
-            "button": "Sign and add addendum",
-        },
-        status=422 if form.errors else 200,
+    return _action_page(
+        request, access, note, form, heading="Add an addendum", button="Sign and add addendum"
     )
 
 
@@ -504,18 +504,14 @@ def note_void(request: HttpRequest, patient_id: UUID, note_id: UUID) -> HttpResp
         else:
             messages.success(request, "Marked as entered in error. It is kept in the history.")
             return _detail(note)
-    return render(
+    return _action_page(
         request,
-        "notes/action.html",
-        {
-            "patient": access.patient,
-            "note": note,
-            "form": form,
-            "heading": "Mark this draft as entered in error",
-            "button": "Mark as entered in error",
-            "danger": True,
-        },
-        status=422 if form.errors else 200,
+        access,
+        note,
+        form,
+        heading="Mark this draft as entered in error",
+        button="Mark as entered in error",
+        danger=True,
     )
 
 
