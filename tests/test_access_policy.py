@@ -12,6 +12,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from openiop.access.policy import Audience, rule_for
 from openiop.accounts.roles import roles_table_markdown
 from openiop.audit.models import AuditEvent
+from openiop.patients.chart_sections import SECTIONS
 
 # Views that are not ours: the admin site enforces OpenIOPAdminSite.has_permission.
 ADMIN_NAMESPACE = "admin"
@@ -70,6 +71,8 @@ def _patient_urls(world) -> list[tuple[str, str]]:  # type: ignore[no-untyped-de
     contact = "00000000-0000-0000-0000-000000000001"
     return [
         ("get", reverse("patients:chart", args=[pid])),
+        *[("get", reverse("patients:chart_section", args=[pid, s.key])) for s in SECTIONS],
+        ("get", reverse("patients:chart_section", args=[pid, "no-such-tab"])),
         ("get", reverse("patients:edit", args=[pid])),
         ("post", reverse("patients:edit", args=[pid])),
         ("get", reverse("patients:contact_add", args=[pid])),

@@ -432,7 +432,9 @@ def appointment_mark(request: HttpRequest, appointment_id: UUID) -> HttpResponse
             form_error(form, error)
         else:
             messages.success(request, "Appointment marked.")
-            return redirect("patients:chart", public_id=access.patient.public_id)
+            return redirect(
+                "patients:chart_section", public_id=access.patient.public_id, section="schedule"
+            )
     audit_record(
         actor=actor,
         action=AuditAction.READ,
@@ -474,7 +476,9 @@ def outreach(request: HttpRequest, public_id: UUID) -> HttpResponse:
             form_error(form, error)
         else:
             messages.success(request, "Outreach attempt logged.")
-            return redirect("patients:chart", public_id=access.patient.public_id)
+            return redirect(
+                "patients:chart_section", public_id=access.patient.public_id, section="schedule"
+            )
     else:
         audit_record(
             actor=actor,

@@ -428,7 +428,9 @@ def referral_convert(request: HttpRequest, referral_id: UUID) -> HttpResponse:
     )
     if referral.patient is not None:
         messages.info(request, "This referral is already registered as a patient.")
-        return redirect("patients:chart", public_id=referral.patient.public_id)
+        return redirect(
+            "patients:chart_section", public_id=referral.patient.public_id, section="intake"
+        )
     programs = Program.objects.filter(
         memberships__user=actor, is_active=True, site__organization_id=actor.org_id
     ).select_related("site")
@@ -468,7 +470,7 @@ def referral_convert(request: HttpRequest, referral_id: UUID) -> HttpResponse:
             form_error(form, error)
         else:
             messages.success(request, f"Registered with MRN {patient.mrn}; the referral is linked.")
-            return redirect("patients:chart", public_id=patient.public_id)
+            return redirect("patients:chart_section", public_id=patient.public_id, section="intake")
     return render(
         request,
         "intake/convert.html",
@@ -556,7 +558,7 @@ def patient_observation(request: HttpRequest, public_id: UUID, episode_id: UUID)
         staff_qs=selectors.program_staff(program=episode.program, actor=actor),
         record=record,
         context={"patient": access.patient, "episode": episode, "who": access.patient.display_name},
-        done_url=reverse("patients:chart", args=[access.patient.public_id]) + "#intake",
+        done_url=reverse("patients:chart_section", args=[access.patient.public_id, "intake"]),
     )
 
 
@@ -584,7 +586,7 @@ def observation_entered_in_error(request: HttpRequest, visit_id: UUID) -> HttpRe
         patient_get_for_user(
             actor=actor, public_id=visit.patient.public_id, now=now(), purpose="edit"
         )
-        back = reverse("patients:chart", args=[visit.patient.public_id]) + "#intake"
+        back = reverse("patients:chart_section", args=[visit.patient.public_id, "intake"])
     else:
         assert visit.referral is not None
         selectors.referral_get_for_user(
@@ -647,7 +649,9 @@ def episode_admit(request: HttpRequest, public_id: UUID, episode_id: UUID) -> Ht
             form_error(form, error)
         else:
             messages.success(request, "Admitted: the episode is active.")
-            return redirect("patients:chart", public_id=access.patient.public_id)
+            return redirect(
+                "patients:chart_section", public_id=access.patient.public_id, section="intake"
+            )
     return render(
         request,
         "intake/admit.html",

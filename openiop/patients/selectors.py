@@ -113,19 +113,57 @@ def patient_exists_hidden(*, actor: User, public_id: UUID | str) -> Patient | No
 
 
 @dataclass(frozen=True)
-class Chart:
+class ChartHeader:
+    """What every chart tab shows above its content (header, alerts block) and what the
+    capability sections read from `chart` (episodes with program, current episode, open
+    alerts)."""
+
     patient: Patient
     episodes: list[Episode]
     current_episode: Episode | None
-    coverages: list[Coverage]
-    contacts: list[EmergencyContact]
     via_break_glass: bool
     grant_expires_at: datetime | None
     open_alerts: list[Alert]
 
 
+@dataclass(frozen=True)
+class Chart(ChartHeader):
+    """The overview tab: the header plus coverage and emergency contacts (its episodes
+    also carry their event timelines and care teams)."""
+
+    coverages: list[Coverage]
+    contacts: list[EmergencyContact]
+
+
+def _grant_expires_at(*, access: PatientAccess, actor: User, now: datetime) -> datetime | None:
+    """When the actor's break-the-glass access ends (one query, only under a grant)."""
+    if not access.via_break_glass:
+        return None
+    grant = (
+        BreakGlassGrant.objects.filter(patient=access.patient, user=actor, expires_at__gt=now)
+        .order_by("-expires_at")
+        .first()
+    )
+    return grant.expires_at if grant else None
+
+
+def chart_header_get(*, access: PatientAccess, actor: User, now: datetime) -> ChartHeader:
+    """What a chart section tab needs besides its own section, in two queries (three
+    under break-the-glass): the episodes with their program, and the open alerts."""
+    patient = access.patient
+    episodes = list(Episode.objects.filter(patient=patient).select_related("program"))
+    return ChartHeader(
+        patient=patient,
+        episodes=episodes,
+        current_episode=current_episode(episodes),
+        via_break_glass=access.via_break_glass,
+        grant_expires_at=_grant_expires_at(access=access, actor=actor, now=now),
+        open_alerts=alerts_open_for_patient(patient=patient),
+    )
+
+
 def chart_get(*, access: PatientAccess, actor: User, now: datetime) -> Chart:
-    """Everything the chart page shows, in a fixed number of queries."""
+    """Everything the chart's overview tab shows, in a fixed number of queries."""
     patient = access.patient
     episodes = list(
         Episode.objects.filter(patient=patient)
@@ -145,14 +183,6 @@ def chart_get(*, access: PatientAccess, actor: User, now: datetime) -> Chart:
         .select_related("payer")
     )
     contacts = list(EmergencyContact.objects.filter(patient=patient, is_active=True))
-    grant_expires = None
-    if access.via_break_glass:
-        grant = (
-            BreakGlassGrant.objects.filter(patient=patient, user=actor, expires_at__gt=now)
-            .order_by("-expires_at")
-            .first()
-        )
-        grant_expires = grant.expires_at if grant else None
     return Chart(
         patient=patient,
         episodes=episodes,
@@ -160,7 +190,7 @@ def chart_get(*, access: PatientAccess, actor: User, now: datetime) -> Chart:
         coverages=coverages,
         contacts=contacts,
         via_break_glass=access.via_break_glass,
-        grant_expires_at=grant_expires,
+        grant_expires_at=_grant_expires_at(access=access, actor=actor, now=now),
         open_alerts=alerts_open_for_patient(patient=patient),
     )
 

@@ -8,6 +8,11 @@ urlpatterns = [
     path("new/", views.patient_register, name="register"),
     path("emergency-access/", views.break_glass, name="break_glass"),
     path("<uuid:public_id>/", views.patient_chart, name="chart"),
+    path(
+        "<uuid:public_id>/chart/<slug:section>/",
+        views.patient_chart_section,
+        name="chart_section",
+    ),
     path("<uuid:public_id>/edit/", views.patient_edit, name="edit"),
     path("<uuid:public_id>/contacts/new/", views.contact_add, name="contact_add"),
     path(

@@ -5,19 +5,20 @@ from __future__ import annotations
 from uuid import UUID
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from openiop.access.policy import staff
+from openiop.accounts.models import User
 from openiop.accounts.roles import Perm
 from openiop.audit.models import AuditAction
 from openiop.audit.services import audit_patients_listed, audit_record
 from openiop.core.errors import ServiceError
 from openiop.core.http import actor_of, form_error, now, today
 from openiop.organizations.models import Payer, Program
-from openiop.patients import selectors, services
+from openiop.patients import chart_sections, selectors, services
 from openiop.patients.forms import (
     BreakGlassForm,
     ContactForm,
@@ -96,12 +97,8 @@ def patient_register(request: HttpRequest) -> HttpResponse:
     )
 
 
-@staff(Perm.PATIENT_VIEW)
-def patient_chart(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    actor = actor_of(request)
-    moment = now()
-    access = selectors.patient_get_for_user(actor=actor, public_id=public_id, now=moment)
-    chart = selectors.chart_get(access=access, actor=actor, now=moment)
+def _chart_read_audit(*, actor: User, access: selectors.PatientAccess, section: str) -> None:
+    """One READ row per chart page, naming the tab, so the trail shows what was read."""
     audit_record(
         actor=actor,
         action=AuditAction.READ,
@@ -109,17 +106,57 @@ def patient_chart(request: HttpRequest, public_id: UUID) -> HttpResponse:
         object_type="patient_chart",
         object_id=access.patient.public_id,
         break_glass=access.via_break_glass,
+        detail={"section": section},
     )
+
+
+@staff(Perm.PATIENT_VIEW)
+def patient_chart(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """The chart's overview tab: episodes, demographics and contacts, coverage."""
+    actor = actor_of(request)
+    moment = now()
+    access = selectors.patient_get_for_user(actor=actor, public_id=public_id, now=moment)
+    chart = selectors.chart_get(access=access, actor=actor, now=moment)
+    _chart_read_audit(actor=actor, access=access, section=chart_sections.OVERVIEW)
     return render(
         request,
         "patients/chart.html",
         {
             "chart": chart,
             "patient": chart.patient,
+            "chart_tabs": chart_sections.SECTIONS,
+            "current_section": chart_sections.OVERVIEW,
+            "section_heading": "Overview",
             "age": age_on(chart.patient.date_of_birth, today()),
             "can_edit": actor.has_perm_code(Perm.PATIENT_EDIT),
             "can_cover": actor.has_perm_code(Perm.COVERAGE_EDIT),
             "can_manage": actor.has_perm_code(Perm.EPISODE_MANAGE),
+        },
+    )
+
+
+@staff(Perm.PATIENT_VIEW)
+def patient_chart_section(request: HttpRequest, public_id: UUID, section: str) -> HttpResponse:
+    """One tab of the chart: the header and alerts, then one capability's section."""
+    actor = actor_of(request)
+    moment = now()
+    # The patient first, so an outsider probing any tab is refused and audited.
+    access = selectors.patient_get_for_user(actor=actor, public_id=public_id, now=moment)
+    found = chart_sections.section_get(section)
+    if found is None:
+        raise Http404("No such chart section.")
+    chart = selectors.chart_header_get(access=access, actor=actor, now=moment)
+    _chart_read_audit(actor=actor, access=access, section=found.key)
+    return render(
+        request,
+        "patients/chart_section.html",
+        {
+            "chart": chart,
+            "patient": chart.patient,
+            "chart_tabs": chart_sections.SECTIONS,
+            "current_section": found.key,
+            "section_heading": found.heading,
+            "section": found,
         },
     )
 

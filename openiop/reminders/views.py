@@ -23,7 +23,7 @@ from openiop.reminders.models import CalendarFeedToken
 
 
 def _chart_url(patient_id: UUID) -> str:
-    return reverse("patients:chart", args=[patient_id]) + "#schedule"
+    return reverse("patients:chart_section", args=[patient_id, "schedule"])
 
 
 def _feed_url(request: HttpRequest, url_token: str) -> str:

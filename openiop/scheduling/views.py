@@ -322,7 +322,7 @@ def patient_calendar(request: HttpRequest, patient_id: UUID) -> HttpResponse:
         items=items,
         closures=_closures(actor.org_id, days),
         extra={
-            "back": reverse("patients:chart", args=[access.patient.public_id]),
+            "back": reverse("patients:chart_section", args=[access.patient.public_id, "schedule"]),
             "patient": access.patient,
         },
     )
@@ -624,7 +624,7 @@ def enrol(request: HttpRequest, patient_id: UUID) -> HttpResponse:
                     request,
                     "Enrolled: the patient is on every session of the track from the start date.",
                 )
-            return redirect(reverse("patients:chart", args=[patient_id]) + "#schedule")
+            return redirect("patients:chart_section", public_id=patient_id, section="schedule")
     return _form_page(request, form, title="Enrol in a track", patient=access.patient)
 
 
@@ -661,7 +661,7 @@ def enrolment_end(request: HttpRequest, patient_id: UUID, enrolment_id: UUID) ->
             _errors(form, error)
         else:
             messages.success(request, "Enrolment ended; earlier rosters are unchanged.")
-            return redirect(reverse("patients:chart", args=[patient_id]) + "#schedule")
+            return redirect("patients:chart_section", public_id=patient_id, section="schedule")
     return _form_page(
         request, form, title=f"End enrolment in {enrolment.track.name}", patient=access.patient
     )
@@ -694,7 +694,7 @@ def enrolment_change(request: HttpRequest, patient_id: UUID, enrolment_id: UUID)
             messages.success(
                 request, "Track changed from the date given; earlier rosters are unchanged."
             )
-            return redirect(reverse("patients:chart", args=[patient_id]) + "#schedule")
+            return redirect("patients:chart_section", public_id=patient_id, section="schedule")
     return _form_page(
         request, form, title=f"Change track (now {enrolment.track.name})", patient=access.patient
     )

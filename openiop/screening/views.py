@@ -57,9 +57,7 @@ def _definition(code: str) -> InstrumentDefinition:
 
 
 def _chart(public_id: UUID) -> HttpResponse:
-    response = redirect("patients:chart", public_id=public_id)
-    response["Location"] += "#screening"
-    return response
+    return redirect("patients:chart_section", public_id=public_id, section="screening")
 
 
 # --- instruments --------------------------------------------------------------------

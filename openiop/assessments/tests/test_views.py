@@ -280,7 +280,7 @@ def test_non_billable_code_error_next_to_the_field(world, as_user) -> None:  # t
 
 def test_dual_diagnosis_badge_on_chart_and_overview(world, as_user, records) -> None:  # type: ignore[no-untyped-def]
     client = as_user(world.alice)
-    chart = reverse("patients:chart", args=[world.patient_a.public_id])
+    chart = reverse("patients:chart_section", args=[world.patient_a.public_id, "assessments"])
     assert b'id="dual-diagnosis-badge"' not in client.get(chart).content
     url = reverse("assessments:diagnosis_new", args=[world.patient_a.public_id])
     client.post(url, {"code": "F33.1", "rank": "secondary"})
@@ -480,7 +480,7 @@ def test_overview_and_chart_query_counts_do_not_grow(world, as_user, records) ->
     client = as_user(world.alice)
     urls = [
         reverse("assessments:patient", args=[world.patient_a.public_id]),
-        reverse("patients:chart", args=[world.patient_a.public_id]),
+        reverse("patients:chart_section", args=[world.patient_a.public_id, "assessments"]),
     ]
     for url in urls:
         _count(client, url)

@@ -57,21 +57,23 @@ _PLACEHOLDERS = (
 
 
 @lru_cache(maxsize=32)
-def _url_pattern(name: str, arity: int, script_prefix: str) -> str:
-    url = reverse(name, args=list(_PLACEHOLDERS[:arity]))
+def _url_pattern(name: str, arity: int, script_prefix: str, tail: tuple[str, ...] = ()) -> str:
+    url = reverse(name, args=[*_PLACEHOLDERS[:arity], *tail])
     for placeholder in _PLACEHOLDERS[:arity]:
         url = url.replace(str(placeholder), "{}", 1)
     return url
 
 
-def fast_url(name: str, *ids: object) -> str:
-    return _url_pattern(name, len(ids), get_script_prefix()).format(*ids)
+def fast_url(name: str, *ids: object, tail: tuple[str, ...] = ()) -> str:
+    """reverse(name, args=[*ids, *tail]); the ids vary per row, the tail is fixed."""
+    return _url_pattern(name, len(ids), get_script_prefix(), tail).format(*ids)
 
 
 @register.filter
 def chart_url(patient_public_id: object) -> str:
-    """reverse("patients:chart", args=[id]), without resolving the pattern each time."""
-    return fast_url("patients:chart", patient_public_id)
+    """The chart's schedule and attendance tab (reverse("patients:chart_section",
+    args=[id, "schedule"])), without resolving the pattern each time."""
+    return fast_url("patients:chart_section", patient_public_id, tail=("schedule",))
 
 
 @register.simple_tag

@@ -196,7 +196,7 @@ def test_chart_shows_hours_recent_attendance_and_disengagement(world, as_user) -
     save(world.alice, group.sessions[1], lines(group, rules.ABSENT_UNEXCUSED))
     html = (
         as_user(world.alice)
-        .get(reverse("patients:chart", args=[world.patient_a.public_id]))
+        .get(reverse("patients:chart_section", args=[world.patient_a.public_id, "schedule"]))
         .content.decode()
     )
     assert 'id="attendance-section"' in html
@@ -211,7 +211,7 @@ def test_appointment_mark_page(world, as_user) -> None:  # type: ignore[no-untyp
     appt = make_appointment(world, world.patient_a, MONDAY + timedelta(days=1), minutes=50)
     url = reverse("attendance:appointment", args=[appt.public_id])
     client = as_user(world.alice)
-    chart = reverse("patients:chart", args=[world.patient_a.public_id])
+    chart = reverse("patients:chart_section", args=[world.patient_a.public_id, "schedule"])
     assert url in client.get(chart).content.decode()  # "to mark" on the chart
     assert client.get(url).status_code == 200
     bad = client.post(url, {"kept": "yes", "minutes": "80", "version": "0"})
@@ -256,7 +256,7 @@ def test_query_counts_do_not_grow_with_patients_or_history(world, as_user) -> No
         world.alice, session, lines(group, rules.PRESENT, rules.PRESENT, rules.LATE, late_minutes=5)
     )
     alice, dana = as_user(world.alice), as_user(world.dana)
-    chart = reverse("patients:chart", args=[world.patient_a.public_id])
+    chart = reverse("patients:chart_section", args=[world.patient_a.public_id, "schedule"])
     pages = [
         (alice, reverse("attendance:roster", args=[session.public_id]), {}),
         (alice, reverse("attendance:census"), {"day": session.on.isoformat()}),

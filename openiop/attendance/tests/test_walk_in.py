@@ -248,5 +248,5 @@ def test_census_row_urls_match_reverse(world) -> None:  # type: ignore[no-untype
     from openiop.attendance.templatetags.attendance_tags import chart_url, check_in_url
 
     s, p = uuid.uuid4(), uuid.uuid4()
-    assert chart_url(p) == reverse("patients:chart", args=[p])
+    assert chart_url(p) == reverse("patients:chart_section", args=[p, "schedule"])
     assert check_in_url(s, p) == reverse("attendance:check_in", args=[s, p])

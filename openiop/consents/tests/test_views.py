@@ -346,13 +346,17 @@ def test_unknown_kind_is_404(world, as_user) -> None:  # type: ignore[no-untyped
 
 
 def test_chart_section_lists_consents_and_missing_kinds(world, as_user, signed) -> None:  # type: ignore[no-untyped-def]
-    response = as_user(world.alice).get(reverse("patients:chart", args=[world.patient_a.public_id]))
+    response = as_user(world.alice).get(
+        reverse("patients:chart_section", args=[world.patient_a.public_id, "consents"])
+    )
     html = response.content.decode()
     assert "42 CFR Part 2 consent to disclose" in html and "Lakeside Family Clinic" in html
     assert "Required consents not on file" in html and "Consent to treatment" in html
     assert reverse("consents:new", args=[world.patient_a.public_id, "roi_sponsor"]) in html
     assert reverse("consents:revoke", args=[world.patient_a.public_id, signed.public_id]) in html
-    bob = as_user(world.bob).get(reverse("patients:chart", args=[world.patient_a.public_id]))
+    bob = as_user(world.bob).get(
+        reverse("patients:chart_section", args=[world.patient_a.public_id, "consents"])
+    )
     assert b"Sign a new consent" not in bob.content
 
 
@@ -366,7 +370,7 @@ def _count(client, url) -> int:  # type: ignore[no-untyped-def]
 def test_query_count_does_not_grow_with_consents(world, as_user, page) -> None:  # type: ignore[no-untyped-def]
     client = as_user(world.alice)
     if page == "chart":
-        url = reverse("patients:chart", args=[world.patient_a.public_id])
+        url = reverse("patients:chart_section", args=[world.patient_a.public_id, "consents"])
     else:
         url = reverse("consents:list", args=[world.patient_a.public_id])
     make_consent(actor=world.alice, patient=world.patient_a, program=world.program_a)

@@ -420,7 +420,7 @@ def test_the_suicide_risk_alert_is_raised_as_alert_raise_would_and_shows_on_the_
     assert role_has(plan.written_by.role, Perm.ASSESSMENT_WRITE)
 
     client = verified_client(User.objects.get(username="director"))
-    chart = client.get(f"/patients/{alert.patient.public_id}/")
+    chart = client.get(f"/patients/{alert.patient.public_id}/chart/screening/")
     assert chart.status_code == 200
     body = chart.content.decode()
     assert 'data-alert-kind="suicide_risk"' in body and decision.title in body

@@ -366,10 +366,14 @@ def test_convert_is_prefilled_warns_of_duplicates_then_registers(world, as_user)
     assert response.status_code == 302
     r.refresh_from_db()
     assert r.patient is not None and r.patient != world.patient_a
-    assert response["Location"] == reverse("patients:chart", args=[r.patient.public_id])
+    assert response["Location"] == reverse(
+        "patients:chart_section", args=[r.patient.public_id, "intake"]
+    )
     assert r.stage == "screening_scheduled" and r.episode.status == "screening"
     # Once linked, the page sends you to the chart.
-    assert client.get(url)["Location"] == reverse("patients:chart", args=[r.patient.public_id])
+    assert client.get(url)["Location"] == reverse(
+        "patients:chart_section", args=[r.patient.public_id, "intake"]
+    )
 
 
 def test_convert_needs_patient_register(world, as_user) -> None:  # type: ignore[no-untyped-def]
@@ -427,7 +431,9 @@ def test_observation_for_a_patient_and_entered_in_error(world, as_user) -> None:
     )
     assert response.status_code == 302
     visit = ObservationVisit.objects.get()
-    chart = client.get(reverse("patients:chart", args=[patient.public_id])).content.decode()
+    chart = client.get(
+        reverse("patients:chart_section", args=[patient.public_id, "intake"])
+    ).content.decode()
     assert "Day coping-skills group" in chart and "Decided to enrol" in chart
     response = client.post(
         reverse("intake:observation_error", args=[visit.public_id]), {"reason": "Wrong person"}
@@ -492,7 +498,9 @@ def test_admission_succeeds_with_consents(world, as_user) -> None:  # type: igno
     page = client.get(url)
     response = client.post(url, _admit_data(page, primary_counselor=world.alice.pk))
     assert response.status_code == 302
-    assert response["Location"] == reverse("patients:chart", args=[patient.public_id])
+    assert response["Location"] == reverse(
+        "patients:chart_section", args=[patient.public_id, "intake"]
+    )
     episode.refresh_from_db()
     assert episode.status == "active" and episode.primary_counselor == world.alice
     r.refresh_from_db()
@@ -521,7 +529,7 @@ def test_chart_section_shows_the_referral_and_the_admit_button(world, as_user) -
     referral(world, patient=patient, episode=episode, source_type="detox", stage="assessed")
     html = (
         as_user(world.alice)
-        .get(reverse("patients:chart", args=[patient.public_id]))
+        .get(reverse("patients:chart_section", args=[patient.public_id, "intake"]))
         .content.decode()
     )
     section = html.split('id="intake"')[1].split("</section>")[0]
@@ -529,7 +537,9 @@ def test_chart_section_shows_the_referral_and_the_admit_button(world, as_user) -
     assert reverse("intake:admit", args=[patient.public_id, episode.public_id]) in section
     # The auditor sees the section but no Admit button.
     html = (
-        as_user(world.bob).get(reverse("patients:chart", args=[patient.public_id])).content.decode()
+        as_user(world.bob)
+        .get(reverse("patients:chart_section", args=[patient.public_id, "intake"]))
+        .content.decode()
     )
     section = html.split('id="intake"')[1].split("</section>")[0]
     assert "Detox / withdrawal management" in section and "/admit/" not in section
@@ -538,7 +548,7 @@ def test_chart_section_shows_the_referral_and_the_admit_button(world, as_user) -
 def test_chart_query_count_does_not_grow_with_intake_history(world, as_user) -> None:  # type: ignore[no-untyped-def]
     patient, episode = screening_patient(world)
     client = as_user(world.alice)
-    url = reverse("patients:chart", args=[patient.public_id])
+    url = reverse("patients:chart_section", args=[patient.public_id, "intake"])
     referral(world, patient=patient, episode=episode)
     ObservationVisit.objects.create(
         organization=world.org,

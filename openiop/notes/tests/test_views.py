@@ -226,7 +226,7 @@ def _count(client: Any, url: str) -> int:
 def test_note_list_and_chart_queries_constant(world: Any, as_user: Any) -> None:
     client = as_user(world.alice)
     list_url = reverse("notes:list", args=[world.patient_a.public_id])
-    chart_url = reverse("patients:chart", args=[world.patient_a.public_id])
+    chart_url = reverse("patients:chart_section", args=[world.patient_a.public_id, "notes"])
     _bulk_notes(world, 5)
     few = (_count(client, list_url), _count(client, chart_url))
     _bulk_notes(world, 495)

@@ -240,7 +240,7 @@ def _count(client, url) -> int:  # type: ignore[no-untyped-def]
 def test_query_counts_constant_for_plan_page_version_and_chart(world, as_user, signed):  # type: ignore[no-untyped-def]
     client = as_user(world.alice)
     p = world.patient_a.public_id
-    urls = [reverse("plans:home", args=[p]), reverse("patients:chart", args=[p])]
+    urls = [reverse("plans:home", args=[p]), reverse("patients:chart_section", args=[p, "plan"])]
     version_url = reverse("plans:version", args=[p, signed.public_id])
     for url in [*urls, version_url]:
         _count(client, url)

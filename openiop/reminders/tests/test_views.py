@@ -104,7 +104,7 @@ def test_issue_shows_url_once_and_revoke_stops_it(world, as_user, client) -> Non
     assert url.startswith("http://testserver/reminders/feed/") and url.endswith(".ics")
     path = url.removeprefix("http://testserver")
     assert client.get(path).status_code == 200
-    chart = staff.get(reverse("patients:chart", args=[pid]))
+    chart = staff.get(reverse("patients:chart_section", args=[pid, "schedule"]))
     assert path not in chart.content.decode()
     revoke = staff.post(reverse("reminders:feed_revoke", args=[pid]))
     assert revoke.status_code == 302
@@ -146,7 +146,7 @@ def test_feed_with_a_session_cookie_still_needs_the_token(world, as_user) -> Non
 @pytest.mark.django_db
 def test_chart_part_shows_preferences_feed_and_recent_reminders(world, as_user) -> None:  # type: ignore[no-untyped-def]
     client = as_user(world.alice)
-    chart_url = reverse("patients:chart", args=[world.patient_a.public_id])
+    chart_url = reverse("patients:chart_section", args=[world.patient_a.public_id, "schedule"])
     html = client.get(chart_url).content.decode()
     assert 'id="reminders"' in html and "Reminders 1 day before" in html and "(defaults)" in html
     assert "Create calendar feed address" in html

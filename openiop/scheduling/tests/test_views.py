@@ -143,7 +143,9 @@ def test_pages_render_for_members(world, as_user) -> None:  # type: ignore[no-un
     )
     body = page.content.decode()
     assert 'class="cal days-7"' in body and body.count("cal-event kind-group rs-") == 3
-    chart = client.get(reverse("patients:chart", args=[world.patient_a.public_id])).content.decode()
+    chart = client.get(
+        reverse("patients:chart_section", args=[world.patient_a.public_id, "schedule"])
+    ).content.decode()
     assert "Morning SUD" in chart and 'id="current-track"' in chart
 
 
@@ -216,7 +218,7 @@ def test_calendar_and_roster_query_counts_do_not_grow(world, as_user) -> None:  
         reverse("scheduling:patient_calendar", args=[world.patient_a.public_id]) + d,
         reverse("scheduling:session", args=[sessions[0].public_id]),
         reverse("scheduling:home"),
-        reverse("patients:chart", args=[world.patient_a.public_id]),
+        reverse("patients:chart_section", args=[world.patient_a.public_id, "schedule"]),
     ]
     for url in urls:
         _count(client, url)

@@ -270,7 +270,7 @@ def test_chart_shows_scores_per_instrument_and_resolve_link_to_screening(world, 
     alert = Alert.objects.get()
     page = (
         as_user(world.alice)
-        .get(reverse("patients:chart", args=[world.patient_a.public_id]))
+        .get(reverse("patients:chart_section", args=[world.patient_a.public_id, "screening"]))
         .content.decode()
     )
     assert 'id="scores-phq-9"' in page and 'id="scores-gad-7"' in page
@@ -294,7 +294,7 @@ def test_generic_resolve_page_sends_suicide_alerts_to_screening(world, as_user) 
 
 def test_chart_query_count_is_constant_with_1_or_20_administrations(world, as_user) -> None:  # type: ignore[no-untyped-def]
     client = as_user(world.alice)
-    url = reverse("patients:chart", args=[world.patient_a.public_id])
+    url = reverse("patients:chart_section", args=[world.patient_a.public_id, "screening"])
     _give(world, "PHQ-9", PHQ9 | {9: 0})
     _plan(world)
     _count(client, url)
