@@ -46,6 +46,9 @@ def test_biopsychosocial_diagnoses_level_of_care_and_eligibility(  # type: ignor
     )
     sign_in(page, base, world.alice)
     page.goto(f"{base}/patients/{pid}/")
+    tabs = page.get_by_role("navigation", name="Chart sections")
+    tabs.get_by_role("link", name="Assessments").click()
+    expect(tabs.get_by_role("link", name="Assessments")).to_have_attribute("aria-current", "page")
     page.locator("#assessments").get_by_role("link", name="New").first.click()
 
     # Biopsychosocial: last use before birth and an end before the start.
@@ -111,7 +114,7 @@ def test_biopsychosocial_diagnoses_level_of_care_and_eligibility(  # type: ignor
     assert LevelOfCareAssessment.objects.get().recommended_level == "2.1"
 
     # Eligibility with the evidence from the rows above.
-    page.goto(f"{base}/patients/{pid}/")
+    page.goto(f"{base}/patients/{pid}/chart/assessments/")
     page.locator("#assessments").get_by_role("link", name="Check eligibility").click()
     page.get_by_role("button", name="Check").click()
     table = page.locator("#eligibility-table")

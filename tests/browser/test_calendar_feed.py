@@ -50,7 +50,7 @@ def test_subscribe_parse_and_revoke(page: Page, live_server, world, shot) -> Non
     )
 
     sign_in(page, live_server.url, world.alice)
-    page.goto(f"{live_server.url}/patients/{world.patient_a.public_id}/#schedule")
+    page.goto(f"{live_server.url}/patients/{world.patient_a.public_id}/chart/schedule/")
     page.get_by_role("button", name="Create calendar feed address").click()
     feed_url = page.locator("#feed-url").input_value()
     assert feed_url.startswith(live_server.url + "/reminders/feed/")

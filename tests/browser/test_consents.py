@@ -36,6 +36,9 @@ def test_part2_consent_drawn_signature_then_revocation(  # type: ignore[no-untyp
     pid = world.patient_a.public_id
     sign_in(page, base, world.alice)
     page.goto(f"{base}/patients/{pid}/")
+    page.get_by_role("navigation", name="Chart sections").get_by_role(
+        "link", name="Consents"
+    ).click()
     expect(page.locator("#consents-missing")).to_contain_text("Consent to treatment")
     page.locator("#consents summary").click()
     page.locator("#consents").get_by_role("link", name="42 CFR Part 2 consent to disclose").click()
@@ -89,7 +92,7 @@ def test_part2_consent_drawn_signature_then_revocation(  # type: ignore[no-untyp
     shot("consents-04-revoked")
     consent.refresh_from_db()
     assert consent.status == "revoked"
-    page.goto(f"{base}/patients/{pid}/#consents")
+    page.goto(f"{base}/patients/{pid}/chart/consents/")
     expect(page.locator("#consents")).to_contain_text("Revoked")
     page.locator("#consents").screenshot(
         path=shot("consents-05-chart").parent / "consents-05-section.png"

@@ -71,8 +71,8 @@ def test_assign_a_thought_record_from_an_objective_and_record_it(  # type: ignor
     assert entry.data["intensity"] == 85 and entry.recorded_by_kind == "staff"
     shot("homework-03-recorded")
 
-    # The chart shows it waiting for review in the next session.
-    page.goto(f"{base}/patients/{pid}/")
+    # The chart's plan tab shows it waiting for review in the next session.
+    page.goto(f"{base}/patients/{pid}/chart/plan/")
     review = page.locator("#plan-chart .homework-to-review")
     expect(review).to_contain_text("Thought record")
     expect(review).to_contain_text("Lower PHQ-9 below 10")

@@ -17,7 +17,7 @@ from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHART_URL = re.compile(r"/patients/([0-9a-f-]{36})/$")
+INTAKE_TAB = re.compile(r"/patients/([0-9a-f-]{36})/chart/intake/$")
 
 
 def test_referral_through_the_board_to_a_refused_admission(
@@ -85,7 +85,7 @@ def test_referral_through_the_board_to_a_refused_admission(
     expect(page.locator("#id_date_of_birth")).to_have_value("1994-06-02")
     page.select_option("#id_sex_at_birth", "male")
     submit(page)
-    page.wait_for_url(CHART_URL)
+    page.wait_for_url(INTAKE_TAB)
     referral.refresh_from_db()
     assert referral.patient is not None and referral.episode is not None
     intake = page.locator("#intake")

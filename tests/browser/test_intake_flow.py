@@ -36,7 +36,7 @@ from tests.factories import UserFactory
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 GIVEN, FAMILY = "Rowan", "Canary-Flow"
-CHART_URL = re.compile(r"/patients/([0-9a-f-]{36})/$")
+INTAKE_TAB = re.compile(r"/patients/([0-9a-f-]{36})/chart/intake/$")
 ADMISSION_CONSENTS = ("Consent to treatment", "Financial responsibility", "Program rules")
 # A PHQ-9 of 12 (moderate) with item 9 ("thoughts that you would be better off dead")
 # answered "several days".
@@ -123,18 +123,26 @@ def test_referral_to_admission_then_outsider_sees_nothing_and_all_is_audited(  #
     expect(page.locator("#id_initial_status")).to_have_value("screening")
     page.select_option("#id_sex_at_birth", "female")
     submit(page)
-    page.wait_for_url(CHART_URL)
+    page.wait_for_url(INTAKE_TAB)  # where the linked referral shows
     patient = Patient.objects.get(legal_family_name=FAMILY)
     referral.refresh_from_db()
     assert referral.patient == patient and referral.episode is not None
     episode = referral.episode
     assert episode.status == "screening" and episode.program == world.program_a
     chart_url = f"{base}/patients/{patient.public_id}/"
+
+    def tab(key: str) -> str:
+        return f"{chart_url}chart/{key}/"
+
+    tabs = page.get_by_role("navigation", name="Chart sections")
     expect(page.locator("#intake")).to_contain_text("Hospital or emergency department")
+    expect(page.locator("#chart-header .header-facts")).to_contain_text("Screening")
+    tabs.get_by_role("link", name="Overview").click()
     expect(page.locator(f"#episode-{episode.public_id}")).to_contain_text("Screening")
     shot("flow-03-registered")
 
     # 4. PHQ-9 with item 9 positive: the alert is raised at once.
+    tabs.get_by_role("link", name="Screening").click()
     page.locator("#screening").get_by_role("link", name="Give an instrument").click()
     page.get_by_role("link", name=re.compile("^PHQ-9")).click()
     for item, value in PHQ9.items():
@@ -161,7 +169,7 @@ def test_referral_to_admission_then_outsider_sees_nothing_and_all_is_audited(  #
 
     # 5. Dana (director, clinician) writes the safety plan from the result page's banner.
     sign_in(page, base, world.dana)
-    page.goto(chart_url)
+    page.goto(tab("screening"))
     expect(page.locator("#chart-alerts .chart-alert")).to_contain_text("Suicide")
     page.locator("#scores-phq-9 tbody a").first.click()
     page.locator(".risk-banner").get_by_role("link", name="Write a safety plan").click()
@@ -184,7 +192,7 @@ def test_referral_to_admission_then_outsider_sees_nothing_and_all_is_audited(  #
     assert SafetyPlan.objects.get(patient=patient).number == 1
 
     # 6. Biopsychosocial assessment with one substance.
-    page.goto(chart_url)
+    page.goto(tab("assessments"))
     page.locator("#assessments").get_by_role("link", name="New").first.click()
     page.fill("#id_presenting_problem", "Daily drinking since a layoff; a fall while drunk.")
     page.select_option("#id_substances-0-substance", "alcohol")
@@ -202,7 +210,7 @@ def test_referral_to_admission_then_outsider_sees_nothing_and_all_is_audited(  #
     assert bps.status == "completed" and bps.substance_rows.count() == 1
 
     # 7. An ICD-10-CM diagnosis found with the code search.
-    page.goto(chart_url)
+    page.goto(tab("assessments"))
     page.locator("#assessments").get_by_role("link", name="Add a diagnosis").click()
     page.fill("#icd-q", "alcohol dependence unc")
     page.locator("button[name=choose][value='F10.20']").click()
@@ -212,7 +220,7 @@ def test_referral_to_admission_then_outsider_sees_nothing_and_all_is_audited(  #
     assert Diagnosis.objects.get(patient=patient, status="active").code == "F10.20"
 
     # 8. Level of care: six ratings, the recommendation, then the level chosen.
-    page.goto(chart_url)
+    page.goto(tab("assessments"))
     page.locator("#assessments").get_by_role("link", name="New").nth(1).click()
     page.wait_for_url(re.compile(r"/level-of-care/new/$"))
     for n, rating in zip(range(1, 7), ("1", "0", "2", "1", "2", "1"), strict=True):
@@ -231,10 +239,10 @@ def test_referral_to_admission_then_outsider_sees_nothing_and_all_is_audited(  #
     assert loc.recommended_level == "2.1" and loc.chosen_level == "2.1"
 
     # 9. The three admission consents, each signed on screen: typed name and drawing.
-    page.goto(chart_url)
+    page.goto(tab("consents"))
     expect(page.locator("#consents-missing")).to_contain_text("Consent to treatment")
     for number, label in enumerate(ADMISSION_CONSENTS, start=1):
-        page.goto(chart_url)
+        page.goto(tab("consents"))
         page.locator("#consents summary").click()
         page.locator("#consents").get_by_role("link", name=label, exact=True).click()
         page.get_by_role("button", name="Continue to signing").click()
@@ -256,23 +264,26 @@ def test_referral_to_admission_then_outsider_sees_nothing_and_all_is_audited(  #
     assert {(c.status, c.signature_method) for c in consents} == {("signed", "drawn")}
 
     # 10. Admission: active at level 2.1, and the referral closes as admitted.
-    page.goto(chart_url)
+    page.goto(tab("consents"))
+    expect(page.locator("#consents")).to_be_visible()
     expect(page.locator("#consents-missing")).to_have_count(0)
+    tabs.get_by_role("link", name="Intake").click()
     page.locator("#intake").get_by_role("link", name="Admit to Morning SUD IOP").click()
     expect(page.locator("#id_level_of_care")).to_have_value("2.1")
     page.fill("#id_track", "Evening SUD")
     page.select_option("#id_primary_counselor", label=world.alice.display_name)
     submit(page)
-    page.wait_for_url(CHART_URL)
+    page.wait_for_url(INTAKE_TAB)
     expect(page.locator(".messages")).to_contain_text("Admitted: the episode is active.")
-    card = page.locator(f"#episode-{episode.public_id}")
-    expect(card).to_contain_text("Active")
-    expect(card).to_contain_text("Level 2.1")
     expect(page.locator("#intake")).to_contain_text("Admitted")
     expect(page.locator("#chart-header")).to_contain_text("Active")
     # The PHQ-9 alert stays on the chart until a clinician resolves it.
     expect(page.locator("#chart-alerts .chart-alert[data-alert-kind=suicide_risk]")).to_be_visible()
     shot("flow-09-chart-admitted")
+    tabs.get_by_role("link", name="Overview").click()
+    card = page.locator(f"#episode-{episode.public_id}")
+    expect(card).to_contain_text("Active")
+    expect(card).to_contain_text("Level 2.1")
     episode = Episode.objects.get(pk=episode.pk)
     referral.refresh_from_db()
     assert (episode.status, episode.level_of_care) == ("active", "2.1")
@@ -286,7 +297,7 @@ def test_referral_to_admission_then_outsider_sees_nothing_and_all_is_audited(  #
     expect(page.locator("#board")).to_be_visible()
     expect(page.locator(f"#card-{referral.public_id}")).to_have_count(0)
     expect(page.locator("#board")).not_to_contain_text(FAMILY)
-    for url in (chart_url, f"{base}/intake/referrals/{referral.public_id}/"):
+    for url in (chart_url, tab("screening"), f"{base}/intake/referrals/{referral.public_id}/"):
         response = page.goto(url)
         assert response is not None and response.status == 404, url
         expect(page.locator("body")).not_to_contain_text(FAMILY)

@@ -30,9 +30,10 @@ def test_outsider_cannot_find_or_open_patient_a(page: Page, live_server, world, 
     expect(page.locator("#patient-results")).to_contain_text("Canary-PB")
     expect(page.locator("#patient-results")).not_to_contain_text("Canary-PA")
 
-    response = page.goto(f"{base}/patients/{world.patient_a.public_id}/")
-    assert response is not None and response.status == 404
-    expect(page.locator("h1")).to_have_text("Not found")
-    expect(page.locator("main")).not_to_contain_text("Canary-PA")
-    expect(page.locator("main")).not_to_contain_text(world.patient_a.mrn)
+    for tab in ("", "chart/notes/"):  # the overview and a section's tab
+        response = page.goto(f"{base}/patients/{world.patient_a.public_id}/{tab}")
+        assert response is not None and response.status == 404
+        expect(page.locator("h1")).to_have_text("Not found")
+        expect(page.locator("main")).not_to_contain_text("Canary-PA")
+        expect(page.locator("main")).not_to_contain_text(world.patient_a.mrn)
     shot("10-outsider-404")

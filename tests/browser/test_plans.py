@@ -34,6 +34,9 @@ def test_write_and_sign_a_plan(page: Page, live_server, world, shot) -> None:  #
     pid = world.patient_a.public_id
     sign_in(page, base, world.alice)
     page.goto(f"{base}/patients/{pid}/")
+    page.get_by_role("navigation", name="Chart sections").get_by_role(
+        "link", name="Treatment plan"
+    ).click()
     expect(page.locator("#plan-chart")).to_contain_text("No signed treatment plan")
     page.locator("#plan-chart").get_by_role("link", name="Treatment plan and versions").click()
     page.get_by_role("button", name="Write the treatment plan").click()
@@ -86,7 +89,7 @@ def test_write_and_sign_a_plan(page: Page, live_server, world, shot) -> None:  #
     assert patient_sig.method == "drawn" and bytes(patient_sig.signature_png)[:4] == b"\x89PNG"
     assert PlanSignature.objects.filter(role="clinician", signer=world.alice).exists()
 
-    page.goto(f"{base}/patients/{pid}/")
+    page.goto(f"{base}/patients/{pid}/chart/plan/")
     expect(page.locator("#plan-chart")).to_contain_text("In force: version 1")
     expect(page.locator("#plan-chart")).to_contain_text("Stay sober: days abstinent")
     page.locator("#plan").scroll_into_view_if_needed()

@@ -26,7 +26,7 @@ def test_phq9_item9_raises_alert_then_high_risk_cssrs_is_resolved_with_plan(  # 
     base = live_server.url
     pid = world.patient_a.public_id
     sign_in(page, base, world.alice)
-    page.goto(f"{base}/patients/{pid}/")
+    page.goto(f"{base}/patients/{pid}/chart/screening/")
     page.locator("#screening").get_by_role("link", name="Give an instrument").click()
     page.get_by_role("link", name=re.compile("^PHQ-9")).click()
 
@@ -93,7 +93,7 @@ def test_phq9_item9_raises_alert_then_high_risk_cssrs_is_resolved_with_plan(  # 
     page.goto(f"{base}/screening/patients/{pid}/alerts/{high.public_id}/resolve/")
     page.fill("#id_note", "Evaluated in ED, discharged home with the plan.")
     page.get_by_role("button", name="Resolve").click()
-    page.wait_for_url(re.compile(rf"/patients/{pid}/"))
+    page.wait_for_url(re.compile(rf"/patients/{pid}/chart/screening/$"))
     high.refresh_from_db()
     assert high.status == "resolved"
     expect(page.locator("#scores-c-ssrs")).to_contain_text("High risk")
