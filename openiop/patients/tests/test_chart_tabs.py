@@ -195,8 +195,9 @@ def _more_history(world, n: int) -> None:  # type: ignore[no-untyped-def]
 
 # The queries each section's include runs on top of a bare tab (the placeholders), for
 # alice on patient A (docs/ARCHITECTURE.md): intake 3 (+1 with an episode she may admit),
-# screening 2, assessments 3, consents 2, schedule 10 (scheduling 3, attendance 4,
-# reminders 3), notes 3, treatment plan 3.
+# screening 2, assessments 3, consents 2, schedule 10 (scheduling 3, attendance 4 with no
+# track enrolment, reminders 3), notes 3, treatment plan 3. The apps' own tests assert
+# that their tab stays constant as their history grows.
 SECTION_QUERIES = {
     "intake": 3,
     "screening": 2,
