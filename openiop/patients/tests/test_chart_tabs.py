@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -13,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+import openiop
 from openiop.access.models import BreakGlassGrant
 from openiop.alerts.models import Alert
 from openiop.audit.models import AuditEvent
@@ -230,3 +232,20 @@ def test_query_counts_do_not_grow_with_history(world, as_user) -> None:  # type:
     # The overview: the episodes with their timelines (2) and coverage and contacts (2)
     # instead of the episodes alone.
     assert before[OVERVIEW] == bare + 3
+
+
+def test_every_link_and_redirect_to_a_tab_names_a_registered_section() -> None:
+    """A misspelt section in a template or a redirect would be a 404 for the user."""
+    root = Path(openiop.__file__).parent
+    used: set[str] = set()
+    for path in root.rglob("*.html"):
+        used |= set(re.findall(r"'patients:chart_section' [\w.]+ '([\w-]+)'", path.read_text()))
+    for path in root.rglob("*.py"):
+        if "tests" in path.parts:
+            continue
+        text = path.read_text()
+        used |= set(re.findall(r'"patients:chart_section",[^)]*?section="([\w-]+)"', text))
+        used |= set(re.findall(r'"patients:chart_section", args=\[[^\]]*, "([\w-]+)"\]', text))
+        used |= set(re.findall(r'"patients:chart_section", [\w.]+, tail=\("([\w-]+)",\)', text))
+    assert {"intake", "screening", "assessments", "consents", "schedule", "notes", "plan"} <= used
+    assert used <= set(BY_KEY), used - set(BY_KEY)
