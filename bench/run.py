@@ -64,14 +64,18 @@ def postgres_answers() -> bool:
         return False
 
 
-def database_prepare(tmp: Path, force_sqlite: bool) -> Database:
+def database_prepare(tmp: Path, force_sqlite: bool, reuse: bool = False) -> Database:
     if not force_sqlite and postgres_answers():
         import psycopg
 
         try:
             with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
-                admin.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
-                admin.execute(f"CREATE DATABASE {PG_DATABASE}")
+                exists = admin.execute(
+                    "SELECT 1 FROM pg_database WHERE datname = %s", (PG_DATABASE,)
+                ).fetchone()
+                if not (reuse and exists):
+                    admin.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
+                    admin.execute(f"CREATE DATABASE {PG_DATABASE}")
                 row = admin.execute("SHOW server_version").fetchone()
         except psycopg.Error as error:
             print(f"bench: PostgreSQL answered but refused ({error}); using SQLite.")
@@ -326,7 +330,7 @@ def load_average() -> str:
 
 def run(args: argparse.Namespace) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="openiop-bench-"))
-    db = database_prepare(tmp, args.sqlite)
+    db = database_prepare(tmp, args.sqlite, reuse=args.reuse_db)
     print(f"bench: database {db.vendor} {db.version}; temporary files in {tmp}")
     try:
         environment_set(tmp, db)
@@ -336,7 +340,7 @@ def run(args: argparse.Namespace) -> int:
             from django.db import connections
 
             connections.close_all()
-        if not args.keep_db:
+        if not (args.keep_db or args.reuse_db):
             database_drop(db)
             shutil.rmtree(tmp, ignore_errors=True)
 
@@ -362,7 +366,10 @@ def measure_all(args: argparse.Namespace, db: Database) -> int:
     call_command("collectstatic", interactive=False, verbosity=0)
     out = io.StringIO()
     started = time.perf_counter()
-    call_command("demo_data", patients=args.patients, seed=SEED, allow_non_demo=True, stdout=out)
+    if not (args.reuse_db and Patient.objects.exists()):
+        call_command(
+            "demo_data", patients=args.patients, seed=SEED, allow_non_demo=True, stdout=out
+        )
     seed_seconds = time.perf_counter() - started
     print(out.getvalue().rstrip())
     # Planner statistics, as autovacuum would have them on a live database; without
@@ -559,6 +566,11 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--no-write", action="store_true", help="leave docs/PERFORMANCE.md alone")
     parser.add_argument("--keep-db", action="store_true", help="keep the database and temp files")
+    parser.add_argument(
+        "--reuse-db",
+        action="store_true",
+        help="PostgreSQL: keep the database between runs and load the demo only when empty",
+    )
     parser.add_argument("--show-queries", action="store_true", help="print each page's SQL")
     parser.add_argument(
         "--profile",

@@ -645,10 +645,7 @@ def walk_in_candidates(
     )
     for token in tokens:
         qs = qs.filter(
-            Q(patient__legal_given_name__icontains=token)
-            | Q(patient__legal_family_name__icontains=token)
-            | Q(patient__preferred_name__icontains=token)
-            | Q(patient__mrn__iexact=token)
+            Q(patient__search_name__icontains=token) | Q(patient__mrn__iexact=token)
         )
     episodes = list(
         qs.select_related("patient").order_by(

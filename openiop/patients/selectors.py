@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import BooleanField, Exists, OuterRef, Prefetch, QuerySet, Subquery, Value
 from django.http import Http404
 
 from openiop.access.models import BreakGlassGrant
@@ -20,7 +20,7 @@ from openiop.alerts.models import Alert
 from openiop.alerts.selectors import alerts_open_for_patient
 from openiop.audit.models import AuditAction, AuditOutcome
 from openiop.audit.services import audit_record
-from openiop.episodes.models import Episode, EpisodeEvent
+from openiop.episodes.models import Episode, EpisodeEvent, EpisodeStatus
 from openiop.patients.models import (
     Coverage,
     CoverageStatus,
@@ -55,27 +55,52 @@ def patient_visible_qs(*, actor: User, now: datetime) -> QuerySet[Patient]:
     )
 
 
+def _in_programs_probe(actor: User) -> Subquery:
+    """_in_programs as a LIMIT 1 sub-select, for filters that leave few candidates (a
+    name search): PostgreSQL probes the episode index once per candidate, where an
+    EXISTS under OR becomes a hashed sub-plan over every episode of the actor's
+    programs, whose cost grows with the whole history."""
+    return Subquery(
+        Episode.objects.filter(
+            patient=OuterRef("pk"), program_id__in=member_program_ids(actor)
+        ).values(found=Value(True))[:1],
+        output_field=BooleanField(),
+    )
+
+
+# What a search result row shows (patients/search.html) and what its audit event needs.
+_SEARCH_COLUMNS = ("public_id", "legal_given_name", "legal_family_name", "preferred_name",
+                   "pronouns", "date_of_birth", "mrn", "phone")  # fmt: skip
+
+
 def patient_search(*, actor: User, terms: SearchTerms, now: datetime) -> list[Patient]:
-    """Up to SEARCH_LIMIT visible patients matching every given term."""
-    qs = patient_visible_qs(actor=actor, now=now).filter(status=PatientStatus.ACTIVE)
+    """Up to SEARCH_LIMIT visible patients matching every given term, in one query;
+    each carries its newest episode's program name and status (current_program,
+    current_status, current_status_label)."""
+    qs = Patient.objects.filter(
+        _in_programs_probe(actor) | _break_glass(actor, now),
+        organization_id=actor.org_id,
+        status=PatientStatus.ACTIVE,
+    )
     for token in terms.name_tokens:
-        qs = qs.filter(
-            Q(legal_given_name__icontains=token)
-            | Q(legal_family_name__icontains=token)
-            | Q(preferred_name__icontains=token)
-        )
+        qs = qs.filter(search_name__icontains=token)
     if terms.date_of_birth:
         qs = qs.filter(date_of_birth=terms.date_of_birth)
     if terms.phone:
         qs = qs.filter(phone_digits__contains=terms.phone)
     if terms.mrn:
         qs = qs.filter(mrn__iexact=terms.mrn)
-    current = Episode.objects.select_related("program").order_by("-referred_on", "-id")
-    return list(
-        qs.prefetch_related(Prefetch("episodes", queryset=current, to_attr="episode_list"))[
-            :SEARCH_LIMIT
-        ]
+    newest = Episode.objects.filter(patient=OuterRef("pk")).order_by("-referred_on", "-id")
+    results = list(
+        qs.only(*_SEARCH_COLUMNS).annotate(
+            current_program=Subquery(newest.values("program__name")[:1]),
+            current_status=Subquery(newest.values("status")[:1]),
+        )[:SEARCH_LIMIT]
     )
+    labels = dict(EpisodeStatus.choices)
+    for patient in results:
+        patient.current_status_label = labels.get(patient.current_status or "", "")
+    return results
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -17,7 +19,8 @@ on_postgres = pytest.mark.skipif(
 
 
 def _events(world, n: int = 4) -> list[AuditEvent]:  # type: ignore[no-untyped-def]
-    return [
+    """n events as stored (audit_record returns the new row's id)."""
+    ids = [
         audit_record(
             actor=world.alice,
             action=AuditAction.READ,
@@ -28,6 +31,8 @@ def _events(world, n: int = 4) -> list[AuditEvent]:  # type: ignore[no-untyped-d
         )
         for i in range(n)
     ]
+    by_id = AuditEvent.objects.in_bulk(ids)
+    return [by_id[i] for i in ids]
 
 
 def test_events_chain_and_verify(world, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -44,8 +49,13 @@ def test_many_events_in_one_step(world, django_assert_num_queries) -> None:  # t
     audit_record(actor=None, action=AuditAction.CREATE, object_type="warmup")
     # lock the head, insert all rows, update the head (+ savepoint on SQLite/PG).
     with django_assert_num_queries(5, exact=False):
-        audit_record_many(actor=world.alice, entries=entries)
+        ids = audit_record_many(actor=world.alice, entries=entries)
     assert audit_chain_verify()[1] is None
+    # The ids come back in the order of the entries, and each row links to the one before.
+    assert ids == sorted(ids) and len(set(ids)) == 30
+    rows = AuditEvent.objects.in_bulk(ids)
+    assert all(rows[b].prev_hash == rows[a].hash for a, b in itertools.pairwise(ids))
+    assert AuditChainHead.objects.get().last_event_id == ids[-1]
 
 
 def test_nothing_to_record_writes_nothing(world, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
@@ -135,3 +145,18 @@ def test_postgres_orm_delete_is_refused_too(world) -> None:  # type: ignore[no-u
     event = _events(world, 1)[0]
     with pytest.raises(DatabaseError), transaction.atomic():
         AuditEvent.objects.filter(pk=event.pk).delete()
+
+
+def test_a_patient_or_user_with_events_cannot_be_deleted(world) -> None:  # type: ignore[no-untyped-def]
+    """The event table has no database foreign keys (cheaper inserts); the ORM's PROTECT
+    still refuses removing what an event points at."""
+    from django.db.models import ProtectedError
+
+    from tests.factories import PatientFactory, UserFactory
+
+    patient, user = PatientFactory(organization=world.org), UserFactory(organization=world.org)
+    audit_record(actor=user, action=AuditAction.READ, patient=patient)
+    with pytest.raises(ProtectedError):
+        patient.delete()
+    with pytest.raises(ProtectedError):
+        user.delete()

@@ -77,7 +77,24 @@ def test_search_query_count_does_not_grow_with_results(world, as_user) -> None: 
             program=world.program_a,
         )
     many = _count(client, url, {"q": "canary"})
-    assert few == many
+    # session, user and device 3; the search with each row's newest episode 1; the
+    # audit rows' append 5 (begin, lock the head, insert, update the head, commit).
+    assert few == many and many <= 9
+
+
+def test_search_row_shows_the_newest_episode(world, as_user) -> None:  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    patient = PatientFactory(organization=world.org, legal_family_name="Newest-Ep")
+    EpisodeFactory(patient=patient, program=world.program_a, status="discharged",
+                   referred_on=date(2025, 1, 5))  # fmt: skip
+    EpisodeFactory(patient=patient, program=world.program_b, status="screening",
+                   referred_on=date(2026, 3, 1))  # fmt: skip
+    response = as_user(world.alice).get(reverse("patients:search"), {"q": "newest-ep"})
+    row = response.content.decode().split("Newest-Ep", 1)[1].split("</tr>", 1)[0]
+    assert world.program_b.name in row and "Screening" in row
+    assert world.program_a.name not in row and "Discharged" not in row
+    assert f'href="/patients/{patient.public_id}/"' in response.content.decode()
 
 
 def test_chart_query_count_does_not_grow_with_history(world, as_user) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,87 @@
+"""The per-request reads of the session, the user and the second-factor device, which
+openiop.accounts does with plain statements instead of Django's and django-otp's ORM
+reads: the same answers in every case that matters for access."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.sessions.models import Session
+from django.urls import reverse
+from django.utils import timezone
+from django_otp import DEVICE_ID_SESSION_KEY
+
+from conftest import verified_client
+from openiop.accounts.backends import StaffBackend
+from openiop.accounts.sessions import SessionStore
+from tests.factories import TOTPDeviceFactory, UserFactory
+
+HOME = "/"
+
+
+def test_session_round_trip_and_expiry(db) -> None:  # type: ignore[no-untyped-def]
+    store = SessionStore()
+    store["k"] = "v"
+    store.save()
+    key = store.session_key
+    assert SessionStore(session_key=key).load() == {"k": "v"}
+    Session.objects.filter(session_key=key).update(expire_date=timezone.now() - timedelta(1))
+    expired = SessionStore(session_key=key)
+    assert expired.load() == {} and expired.session_key is None
+    assert SessionStore(session_key="no-such-session-key-000000000000").load() == {}
+
+
+def test_backend_returns_active_users_only(db) -> None:  # type: ignore[no-untyped-def]
+    user = UserFactory()
+    assert StaffBackend().get_user(user.pk) == user
+    assert StaffBackend().get_user(str(user.pk)) == user
+    assert StaffBackend().get_user(user.pk + 1000) is None
+    assert StaffBackend().get_user("not a number") is None
+    user.is_active = False
+    user.save()
+    assert StaffBackend().get_user(user.pk) is None
+
+
+def _home_status(client) -> int:  # type: ignore[no-untyped-def]
+    return client.get(HOME).status_code
+
+
+def test_verified_session_reaches_a_staff_page(world) -> None:  # type: ignore[no-untyped-def]
+    assert _home_status(verified_client(world.alice)) == 200
+
+
+@pytest.mark.parametrize("spoil", ["deleted", "unconfirmed", "other_users", "garbage"])
+def test_session_device_that_no_longer_verifies_sends_to_mfa(world, spoil) -> None:  # type: ignore[no-untyped-def]
+    client = verified_client(world.alice)
+    session = client.session
+    device = world.alice.totpdevice_set.get()
+    if spoil == "deleted":
+        device.delete()
+    elif spoil == "unconfirmed":
+        device.confirmed = False
+        device.save()
+    elif spoil == "other_users":
+        session[DEVICE_ID_SESSION_KEY] = TOTPDeviceFactory(user=world.bob).persistent_id
+    else:
+        session[DEVICE_ID_SESSION_KEY] = "otp_totp.totpdevice/x"
+    session.save()
+    response = client.get(HOME)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("accounts:mfa"))
+
+
+def test_deactivated_user_is_signed_out(world) -> None:  # type: ignore[no-untyped-def]
+    client = verified_client(world.alice)
+    world.alice.is_active = False
+    world.alice.save()
+    response = client.get(HOME)
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_password_change_ends_other_sessions(world) -> None:  # type: ignore[no-untyped-def]
+    client = verified_client(world.alice)
+    world.alice.set_password("another-long-passphrase-7")
+    world.alice.save()
+    response = client.get(HOME)
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
