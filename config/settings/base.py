@@ -134,7 +134,11 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "openiop.core.context_processors.openiop",
             ],
-            "builtins": ["template_partials.templatetags.partials"],
+            "builtins": [
+                "template_partials.templatetags.partials",
+                # {% url %} with the namespace lookup cached (openiop/core/urlreverse.py).
+                "openiop.core.templatetags.fast_url",
+            ],
         },
     }
 ]

@@ -644,9 +644,7 @@ def walk_in_candidates(
         patient__organization_id=actor.org_id,
     )
     for token in tokens:
-        qs = qs.filter(
-            Q(patient__search_name__icontains=token) | Q(patient__mrn__iexact=token)
-        )
+        qs = qs.filter(Q(patient__search_name__icontains=token) | Q(patient__mrn__iexact=token))
     episodes = list(
         qs.select_related("patient").order_by(
             "patient__legal_family_name", "patient__legal_given_name", "patient_id"

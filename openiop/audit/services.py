@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import ipaddress
 import json
@@ -91,41 +92,94 @@ def audit_record_many(
         "source_ip": _normalise_ip(ctx.source_ip),
         "request_id": ctx.request_id,
     }
-    with transaction.atomic(), connection.cursor() as cursor:
-        prev, count = _locked_head(cursor)
-        rows: list[tuple[Any, ...]] = []
-        public_ids: list[uuid.UUID] = []
-        for entry in entries:
-            public_id = uuid.uuid4()
-            patient_id = entry.patient.pk if entry.patient is not None else None
-            digest = event_hash(
-                {
-                    **shared,
-                    "public_id": str(public_id),
-                    "action": str(entry.action),
-                    "outcome": str(entry.outcome),
-                    "patient_id": patient_id,
-                    "object_type": entry.object_type,
-                    "object_id": entry.object_id,
-                    "break_glass": bool(entry.break_glass),
-                    "detail": entry.detail,
-                },
-                prev,
+    if _two_round_trips():
+        ids = _append_postgresql(entries, shared, occurred)
+    else:
+        with transaction.atomic(), connection.cursor() as cursor:
+            prev, count = _locked_head(cursor)
+            rows, public_ids, last = _chained_rows(entries, shared, prev)
+            by_public_id = _insert_events(cursor, shared, occurred, rows)
+            cursor.execute(
+                f"UPDATE {_HEAD_TABLE} SET last_hash = %s, last_event_id = %s, count = %s "  # noqa: S608
+                "WHERE singleton = 1",
+                [last, max(by_public_id.values()), count + len(rows)],
             )
-            rows.append(
-                (public_id, entry.action, entry.outcome, patient_id, entry.object_type,
-                 entry.object_id, bool(entry.break_glass), entry.detail, prev, digest)
-            )  # fmt: skip
-            public_ids.append(public_id)
-            prev = digest
-        ids = _insert_events(cursor, shared, occurred, rows)
-        cursor.execute(
-            f"UPDATE {_HEAD_TABLE} SET last_hash = %s, last_event_id = %s, count = %s "  # noqa: S608
-            "WHERE singleton = 1",
-            [prev, max(ids.values()), count + len(rows)],
+        ids = [by_public_id[public_id] for public_id in public_ids]
+    return ids
+
+
+def _chained_rows(
+    entries: Sequence[AuditEntry], shared: dict[str, Any], prev: str
+) -> tuple[list[tuple[Any, ...]], list[uuid.UUID], str]:
+    """The rows to insert, each hashed over its content and the previous row's hash;
+    their public ids in order; and the last hash (the head's new value)."""
+    rows: list[tuple[Any, ...]] = []
+    public_ids: list[uuid.UUID] = []
+    for entry in entries:
+        public_id = uuid.uuid4()
+        patient_id = entry.patient.pk if entry.patient is not None else None
+        digest = event_hash(
+            {
+                **shared,
+                "public_id": str(public_id),
+                "action": str(entry.action),
+                "outcome": str(entry.outcome),
+                "patient_id": patient_id,
+                "object_type": entry.object_type,
+                "object_id": entry.object_id,
+                "break_glass": bool(entry.break_glass),
+                "detail": entry.detail,
+            },
+            prev,
         )
-    order = {public_id: i for i, public_id in enumerate(public_ids)}
-    return [event_id for _, event_id in sorted((order[p], i) for p, i in ids.items())]
+        rows.append(
+            (public_id, entry.action, entry.outcome, patient_id, entry.object_type,
+             entry.object_id, bool(entry.break_glass), entry.detail, prev, digest)
+        )  # fmt: skip
+        public_ids.append(public_id)
+        prev = digest
+    return rows, public_ids, prev
+
+
+def _two_round_trips() -> bool:
+    """PostgreSQL with the driver's client-side binding (Django's default), which can
+    send several statements in one round trip."""
+    return connection.vendor == "postgresql" and not connection.settings_dict.get(
+        "OPTIONS", {}
+    ).get("server_side_binding")
+
+
+def _append_postgresql(
+    entries: Sequence[AuditEntry], shared: dict[str, Any], occurred: datetime
+) -> list[int]:
+    """The append in two round trips instead of five: "BEGIN; lock the head", then
+    "insert the rows and move the head; COMMIT". Inside the caller's transaction (a
+    change and its audit rows commit together) there is no BEGIN or COMMIT of our own.
+    Any failure after our BEGIN rolls our transaction back before the error goes on."""
+    own = not connection.in_atomic_block
+    with connection.cursor() as cursor:
+        try:
+            cursor.execute(("BEGIN; " if own else "") + _PG_LOCK_HEAD)
+            if own:
+                cursor.nextset()
+            row = cursor.fetchone()
+            if row is None:
+                cursor.execute(_PG_CREATE_HEAD, [GENESIS_HASH])
+                cursor.execute(_PG_LOCK_HEAD)
+                row = cursor.fetchone()
+            prev, count = row
+            rows, public_ids, last = _chained_rows(entries, shared, prev)
+            cursor.execute(
+                _PG_APPEND + ("; COMMIT" if own else ""),
+                [*_pg_insert_params(shared, occurred, rows), last, count + len(rows)],
+            )
+            by_public_id = {public_id: event_id for event_id, public_id in cursor.fetchall()}
+        except BaseException:
+            if own and connection.connection is not None:
+                with contextlib.suppress(Exception):
+                    cursor.execute("ROLLBACK")
+            raise
+    return [by_public_id[public_id] for public_id in public_ids]
 
 
 _EVENT_TABLE = AuditEvent._meta.db_table
@@ -163,13 +217,45 @@ _PG_INSERT = (
 )
 
 
+_PG_LOCK_HEAD = f"SELECT last_hash, count FROM {_HEAD_TABLE} WHERE singleton = 1 FOR UPDATE"  # noqa: S608
+_PG_CREATE_HEAD = (
+    f"INSERT INTO {_HEAD_TABLE} (singleton, last_event_id, last_hash, count) "  # noqa: S608
+    "VALUES (1, 0, %s, 0) ON CONFLICT DO NOTHING"
+)
+# One statement: insert the rows, and move the head to the last of them.
+_PG_APPEND = (
+    f"WITH ins AS ({_PG_INSERT}), "  # noqa: S608
+    f"head AS (UPDATE {_HEAD_TABLE} SET last_hash = %s, "
+    "last_event_id = (SELECT max(id) FROM ins), count = %s WHERE singleton = 1) "
+    "SELECT id, public_id FROM ins"
+)
+
+
+def _pg_insert_params(
+    shared: dict[str, Any], occurred: datetime, rows: list[tuple[Any, ...]]
+) -> list[Any]:
+    """_PG_INSERT's parameters: the batch's shared values, then one array per column
+    (each distinct detail dict encoded to JSON once)."""
+    encoded: dict[int, str] = {}
+    for row in rows:
+        if id(row[7]) not in encoded:
+            encoded[id(row[7])] = json.dumps(row[7])
+    columns = [list(column) for column in zip(*rows, strict=True)]
+    columns[7] = [encoded[id(detail)] for detail in columns[7]]
+    head = [occurred, shared["actor_id"], shared["actor_username"], shared["actor_role"],
+            shared["source_ip"], shared["request_id"]]  # fmt: skip
+    return head + columns
+
+
 def _insert_events(
     cursor: Any, shared: dict[str, Any], occurred: datetime, rows: list[tuple[Any, ...]]
 ) -> dict[uuid.UUID, int]:
-    """INSERT ... RETURNING (PostgreSQL, and SQLite from 3.35); the public id of each
-    new row mapped to its id, whatever order the database returns them in."""
-    fields = AuditEvent._meta
-    prep = {name: fields.get_field(name) for name in ("public_id", "detail", "source_ip")}
+    """Multi-row INSERT ... RETURNING (SQLite from 3.35, or PostgreSQL with server-side
+    binding); the public id of each new row mapped to its id, whatever order the
+    database returns them in."""
+    prep: dict[str, Any] = {
+        name: AuditEvent._meta.get_field(name) for name in ("public_id", "detail", "source_ip")
+    }
     head = [
         connection.ops.adapt_datetimefield_value(occurred),
         shared["actor_id"],
@@ -179,16 +265,6 @@ def _insert_events(
         shared["request_id"],
     ]
     ids: dict[uuid.UUID, int] = {}
-    if connection.vendor == "postgresql":
-        # jsonb[] from text: each detail encoded once per distinct dict.
-        encoded: dict[int, str] = {}
-        for row in rows:
-            if id(row[7]) not in encoded:
-                encoded[id(row[7])] = json.dumps(row[7])
-        columns = [list(column) for column in zip(*rows, strict=True)]
-        columns[7] = [encoded[id(detail)] for detail in columns[7]]
-        cursor.execute(_PG_INSERT, head + columns)
-        return {public_id: event_id for event_id, public_id in cursor.fetchall()}
     head[4] = prep["source_ip"].get_db_prep_save(shared["source_ip"], connection)
     details: dict[int, Any] = {}  # a batch usually shares one detail dict
     for start in range(0, len(rows), _INSERT_CHUNK):

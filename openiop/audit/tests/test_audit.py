@@ -160,3 +160,32 @@ def test_a_patient_or_user_with_events_cannot_be_deleted(world) -> None:  # type
         patient.delete()
     with pytest.raises(ProtectedError):
         user.delete()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_append_leaves_no_transaction_open_and_the_chain_intact(world) -> None:  # type: ignore[no-untyped-def]
+    """The append locks the head first and builds the rows after: a failure in between
+    (here, a detail that is not JSON) must roll back what the append began."""
+    _events(world, 1)
+    with pytest.raises(TypeError):
+        audit_record(actor=world.alice, action=AuditAction.READ, detail={"x": object()})
+    assert not connection.in_atomic_block
+    if connection.vendor == "postgresql":
+        from psycopg.pq import TransactionStatus
+
+        assert connection.connection.info.transaction_status == TransactionStatus.IDLE
+    _events(world, 1)  # the next append is not blocked by a held lock
+    assert audit_chain_verify()[1] is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_append_outside_any_transaction_commits_on_its_own(world) -> None:  # type: ignore[no-untyped-def]
+    """Outside a transaction (autocommit), the append is its own transaction and is
+    committed when it returns."""
+    before = AuditEvent.objects.count()
+    event_id = audit_record(actor=world.alice, action=AuditAction.READ, patient=world.patient_a)
+    assert not connection.in_atomic_block
+    assert AuditEvent.objects.filter(pk=event_id).exists()
+    assert AuditEvent.objects.count() == before + 1
+    assert AuditChainHead.objects.get().last_event_id == event_id
+    assert audit_chain_verify()[1] is None
