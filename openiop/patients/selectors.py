@@ -12,15 +12,15 @@ from datetime import datetime
 from uuid import UUID
 
 from django.db import connections, router
-from django.db.models import BooleanField, Exists, OuterRef, Prefetch, QuerySet, Subquery, Value
+from django.db.models import BooleanField, Exists, OuterRef, QuerySet, Subquery, Value
 from django.http import Http404
 
 from openiop.access.models import BreakGlassGrant
 from openiop.accounts.models import ProgramMembership, User
-from openiop.alerts.models import Alert
-from openiop.alerts.selectors import alerts_open_for_patient
+from openiop.alerts.models import Alert, AlertStatus
 from openiop.audit.models import AuditAction, AuditOutcome
 from openiop.audit.services import audit_record
+from openiop.core.prepared import PreparedQuery
 from openiop.episodes.models import Episode, EpisodeEvent, EpisodeStatus
 from openiop.organizations.models import Payer
 from openiop.patients.models import (
@@ -63,9 +63,9 @@ def _in_programs_probe(actor: User) -> Subquery:
     EXISTS under OR becomes a hashed sub-plan over every episode of the actor's
     programs, whose cost grows with the whole history."""
     return Subquery(
-        Episode.objects.filter(
-            patient=OuterRef("pk"), program_id__in=member_program_ids(actor)
-        ).values(found=Value(True))[:1],
+        Episode.objects.filter(patient=OuterRef("pk"), program_id__in=member_program_ids(actor))
+        .order_by()
+        .values(found=Value(True))[:1],
         output_field=BooleanField(),
     )
 
@@ -206,21 +206,9 @@ def _grant_expires_at(*, access: PatientAccess, actor: User, now: datetime) -> d
     return grant.expires_at if grant else None
 
 
-def chart_header_get(*, access: PatientAccess, actor: User, now: datetime) -> ChartHeader:
-    """What a chart section tab needs besides its own section, in two queries (three
-    under break-the-glass): the episodes with their program, and the open alerts."""
-    patient = access.patient
-    episodes = list(Episode.objects.filter(patient=patient).select_related("program"))
-    return ChartHeader(
-        patient=patient,
-        episodes=episodes,
-        current_episode=current_episode(episodes),
-        via_break_glass=access.via_break_glass,
-        grant_expires_at=_grant_expires_at(access=access, actor=actor, now=now),
-        open_alerts=alerts_open_for_patient(patient=patient),
-    )
-
-
+# The chart's reads, each a function of the patient's key only, compiled once per
+# process (openiop/core/prepared.py): they run on every opening of every chart tab.
+_TEAM = ("primary_counselor", "prescriber", "case_manager")
 # What the overview shows of an episode and of a staff member (User.display_name).
 _EPISODE_OVERVIEW_COLUMNS = ("public_id", "patient_id", "status", "level_of_care", "referred_on",
                              "admitted_on", "ended_on")  # fmt: skip
@@ -229,33 +217,39 @@ _STAFF_OTHER_COLUMNS = tuple(
     f.name for f in User._meta.concrete_fields if f.name not in {"id", *STAFF_NAME_COLUMNS}
 )
 
-
-def chart_get(*, access: PatientAccess, actor: User, now: datetime) -> Chart:
-    """Everything the chart's overview tab shows, in a fixed number of queries."""
-    patient = access.patient
-    # Only the columns the overview shows: each joined staff row is four names, not the
-    # whole account (the ORM's time to build a query grows with its columns).
-    team = ("primary_counselor", "prescriber", "case_manager")
-    episodes = list(
-        Episode.objects.filter(patient=patient)
-        .select_related("program__site", *team)
+_header_episodes: PreparedQuery[Episode] = PreparedQuery(
+    lambda patient_id: Episode.objects.filter(patient_id=patient_id).select_related("program")
+)
+_open_alerts: PreparedQuery[Alert] = PreparedQuery(
+    lambda patient_id: Alert.objects.filter(
+        patient_id=patient_id, status=AlertStatus.OPEN
+    ).order_by("severity", "-raised_at")
+)
+# Only the columns the overview shows: each joined staff row is four names, not the
+# whole account.
+_overview_episodes: PreparedQuery[Episode] = PreparedQuery(
+    lambda patient_id: (
+        Episode.objects.filter(patient_id=patient_id)
+        .select_related("program__site", *_TEAM)
         .only(
             *_EPISODE_OVERVIEW_COLUMNS,
             "program__name",
             "program__site__name",
-            *(f"{member}__{name}" for member in team for name in STAFF_NAME_COLUMNS),
-        )
-        .prefetch_related(
-            Prefetch(
-                "events",
-                queryset=EpisodeEvent.objects.select_related("changed_by")
-                .defer(*(f"changed_by__{name}" for name in _STAFF_OTHER_COLUMNS))
-                .order_by("changed_at", "id"),
-            )
+            *(f"{member}__{name}" for member in _TEAM for name in STAFF_NAME_COLUMNS),
         )
     )
-    coverages = list(
-        Coverage.objects.filter(patient=patient)
+)
+_overview_events: PreparedQuery[EpisodeEvent] = PreparedQuery(
+    lambda patient_id: (
+        EpisodeEvent.objects.filter(episode__patient_id=patient_id)
+        .select_related("changed_by")
+        .defer(*(f"changed_by__{name}" for name in _STAFF_OTHER_COLUMNS))
+        .order_by("changed_at", "id")
+    )
+)
+_overview_coverages: PreparedQuery[Coverage] = PreparedQuery(
+    lambda patient_id: (
+        Coverage.objects.filter(patient_id=patient_id)
         .exclude(status=CoverageStatus.ENTERED_IN_ERROR)
         .select_related("payer")
         .defer(
@@ -266,16 +260,47 @@ def chart_get(*, access: PatientAccess, actor: User, now: datetime) -> Chart:
             )
         )
     )
-    contacts = list(EmergencyContact.objects.filter(patient=patient, is_active=True))
+)
+_overview_contacts: PreparedQuery[EmergencyContact] = PreparedQuery(
+    lambda patient_id: EmergencyContact.objects.filter(patient_id=patient_id, is_active=True)
+)
+
+
+def chart_header_get(*, access: PatientAccess, actor: User, now: datetime) -> ChartHeader:
+    """What a chart section tab needs besides its own section, in two queries (three
+    under break-the-glass): the episodes with their program, and the open alerts."""
+    patient = access.patient
+    episodes = _header_episodes(patient.pk)
+    return ChartHeader(
+        patient=patient,
+        episodes=episodes,
+        current_episode=current_episode(episodes),
+        via_break_glass=access.via_break_glass,
+        grant_expires_at=_grant_expires_at(access=access, actor=actor, now=now),
+        open_alerts=_open_alerts(patient.pk),
+    )
+
+
+def chart_get(*, access: PatientAccess, actor: User, now: datetime) -> Chart:
+    """Everything the chart's overview tab shows, in a fixed number of queries: the
+    episodes (each with its timeline, `episode.timeline`), their events, coverage,
+    contacts and open alerts."""
+    patient = access.patient
+    episodes = _overview_episodes(patient.pk)
+    timelines: dict[int, list[EpisodeEvent]] = {episode.pk: [] for episode in episodes}
+    for event in _overview_events(patient.pk):
+        timelines.setdefault(event.episode_id, []).append(event)
+    for episode in episodes:
+        episode.timeline = timelines[episode.pk]  # type: ignore[attr-defined]
     return Chart(
         patient=patient,
         episodes=episodes,
         current_episode=current_episode(episodes),
-        coverages=coverages,
-        contacts=contacts,
+        coverages=_overview_coverages(patient.pk),
+        contacts=_overview_contacts(patient.pk),
         via_break_glass=access.via_break_glass,
         grant_expires_at=_grant_expires_at(access=access, actor=actor, now=now),
-        open_alerts=alerts_open_for_patient(patient=patient),
+        open_alerts=_open_alerts(patient.pk),
     )
 
 
