@@ -86,3 +86,15 @@ def test_url_tag_renders_the_same_and_escapes() -> None:
     with pytest.raises(NoReverseMatch):
         Template("{% url 'patients:chart' 'nope' %}").render(Context({}))
     assert Template("{% url 'patients:chart' 'nope' as x %}[{{ x }}]").render(Context({})) == "[]"
+
+
+def test_each_uuid_lands_in_its_own_place() -> None:
+    first, second = uuid.uuid4(), uuid.uuid4()
+    for a, b in ((first, second), (second, first)):
+        assert fast_reverse("notes:detail", args=[a, b]) == reverse("notes:detail", args=[a, b])
+    assert fast_reverse("patients:chart", args=[first]) != fast_reverse(
+        "patients:chart", args=[second]
+    )
+    assert fast_reverse(
+        "patients:chart_section", kwargs={"public_id": first, "section": "plan"}
+    ) == (reverse("patients:chart_section", kwargs={"public_id": first, "section": "plan"}))
