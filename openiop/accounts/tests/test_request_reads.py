@@ -85,3 +85,15 @@ def test_password_change_ends_other_sessions(world) -> None:  # type: ignore[no-
     world.alice.save()
     response = client.get(HOME)
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_the_device_comes_with_the_user_in_one_read(world) -> None:  # type: ignore[no-untyped-def]
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = verified_client(world.alice)
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(reverse("healthz")).status_code == 200
+    sql = [q["sql"] for q in ctx.captured_queries]
+    assert sum("otp_totp_totpdevice" in s for s in sql) == 1
+    assert any("accounts_user" in s and "otp_totp_totpdevice" in s for s in sql)
