@@ -451,6 +451,25 @@ def measure_all(args: argparse.Namespace, db: Database) -> int:
         ),
         Page("chart", "Chart `/patients/<uuid>/`", chart_url, staff_client, "baseline-chart"),
     ]
+    # The chart's other tabs, each against a baseline of its own size (informational:
+    # the goal names the chart page, which is the overview tab).
+    from openiop.patients.chart_sections import SECTIONS
+
+    for section in SECTIONS if args.tabs else ():
+        if section.placeholder:
+            continue
+
+        def tab_url(rng: random.Random, key: str = section.key) -> str:
+            return f"/patients/{rng.choice(visible)[0]}/chart/{key}/"
+
+        tab_baseline = baseline_for(tab_url)
+        rows = int(tab_baseline(calibration).split("rows=")[1].split("&")[0])
+        pages += [
+            Page(f"baseline-{section.key}", f"Baseline sized like the {section.key} tab, "
+                 f"{rows} rows", tab_baseline, anonymous),
+            Page(f"tab-{section.key}", f"Chart tab `/patients/<uuid>/chart/{section.key}/`",
+                 tab_url, staff_client, f"baseline-{section.key}"),
+        ]  # fmt: skip
     if args.profile:
         profile(next(p for p in pages if p.key == args.profile))
         return 0
@@ -565,6 +584,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--no-write", action="store_true", help="leave docs/PERFORMANCE.md alone")
+    parser.add_argument(
+        "--no-tabs", dest="tabs", action="store_false", help="only search, chart and baselines"
+    )
     parser.add_argument("--keep-db", action="store_true", help="keep the database and temp files")
     parser.add_argument(
         "--reuse-db",
