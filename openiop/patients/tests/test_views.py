@@ -232,3 +232,18 @@ def test_wrong_mrn_or_birth_date_grants_nothing(world, as_user) -> None:  # type
         },
     )
     assert response.status_code == 422 and not BreakGlassGrant.objects.exists()
+
+
+def test_search_row_escapes_what_staff_typed(world, as_user) -> None:  # type: ignore[no-untyped-def]
+    patient = PatientFactory(
+        organization=world.org,
+        legal_family_name="Esc<b>ape",
+        legal_given_name='Quo"te',
+        pronouns="<i>they</i>",
+        phone="555<script>",
+    )
+    EpisodeFactory(patient=patient, program=world.program_a)
+    html = as_user(world.alice).get(reverse("patients:search"), {"q": "esc"}).content.decode()
+    assert "Esc&lt;b&gt;ape, Quo&quot;te" in html and "<b>ape" not in html
+    assert "(&lt;i&gt;they&lt;/i&gt;)" in html and "555&lt;script&gt;" in html
+    assert "<script>" not in html.split("<main", 1)[1]
