@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from django.db import router
+from django.db import connections, router
 from django.db.models import Model, QuerySet
 
 M = TypeVar("M", bound=Model)
@@ -34,6 +34,15 @@ class _Compiled:
     sql: str
     params: tuple[Any, ...]
     positions: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class _Bound:
+    queryset: QuerySet[Any]
+    compiler: Any
+    sql: str
+    params: tuple[Any, ...]
+    alias: str
 
 
 class PreparedQuery(Generic[M]):
@@ -52,6 +61,10 @@ class PreparedQuery(Generic[M]):
         return _Compiled(queryset, compiler, sql, tuple(params), positions)
 
     def __call__(self, key: int) -> list[M]:
+        return list(self._bound(key).queryset)
+
+    def _bound(self, key: int) -> _Bound:
+        """A fresh queryset whose compiler answers with the compiled SQL and this key."""
         alias = router.db_for_read(self._model())
         compiled = self._compiled.get(alias)
         if compiled is None:
@@ -59,14 +72,43 @@ class PreparedQuery(Generic[M]):
         params = list(compiled.params)
         for position in compiled.positions:
             params[position] = int(key)
+        bound_params = tuple(params)
         compiler = copy.copy(compiled.compiler)
-        compiler.as_sql = lambda *args, **kwargs: (compiled.sql, tuple(params))
+        compiler.as_sql = lambda *args, **kwargs: (compiled.sql, bound_params)
         queryset = compiled.queryset.all()
-        query = queryset.query
-        query.get_compiler = lambda *args, **kwargs: compiler  # type: ignore[method-assign]
-        return list(queryset)
+        queryset.query.get_compiler = lambda *args, **kwargs: compiler  # type: ignore[method-assign]
+        return _Bound(queryset, compiler, compiled.sql, bound_params, alias)
 
     def _model(self) -> type[Model]:
         if self._model_class is None:
             self._model_class = self._build(_STAND_IN).model
         return self._model_class
+
+
+def run_together(*reads: tuple[PreparedQuery[Any], int]) -> list[list[Any]]:
+    """Several prepared reads, each with its key, in one round trip where the database
+    takes several statements at once (PostgreSQL with the driver's client-side binding,
+    Django's default), else one after the other; the rows of each, in order."""
+    bound = [query._bound(key) for query, key in reads]
+    aliases = {b.alias for b in bound}
+    connection = connections[bound[0].alias] if len(aliases) == 1 else None
+    if connection is None or not _takes_many_statements(connection) or len(bound) < 2:
+        return [list(b.queryset) for b in bound]
+    results: list[list[Any]] = []
+    with connection.cursor() as cursor:
+        cursor.execute("; ".join(b.sql for b in bound), [p for b in bound for p in b.params])
+        for index, b in enumerate(bound):
+            if index:
+                cursor.nextset()
+            rows = cursor.fetchall()
+            # Django's iterator asks the compiler to execute; it gets these rows instead
+            # (the shape of execute_sql's answer: an iterable of chunks of rows).
+            b.compiler.execute_sql = lambda *args, _rows=rows, **kwargs: iter([_rows])
+            results.append(list(b.queryset))
+    return results
+
+
+def _takes_many_statements(connection: Any) -> bool:
+    return connection.vendor == "postgresql" and not connection.settings_dict.get(
+        "OPTIONS", {}
+    ).get("server_side_binding")

@@ -20,7 +20,7 @@ from openiop.accounts.models import ProgramMembership, User
 from openiop.alerts.models import Alert, AlertStatus
 from openiop.audit.models import AuditAction, AuditOutcome
 from openiop.audit.services import audit_record
-from openiop.core.prepared import PreparedQuery
+from openiop.core.prepared import PreparedQuery, run_together
 from openiop.episodes.models import Episode, EpisodeEvent, EpisodeStatus
 from openiop.organizations.models import Payer
 from openiop.patients.models import (
@@ -268,39 +268,43 @@ _overview_contacts: PreparedQuery[EmergencyContact] = PreparedQuery(
 
 def chart_header_get(*, access: PatientAccess, actor: User, now: datetime) -> ChartHeader:
     """What a chart section tab needs besides its own section, in two queries (three
-    under break-the-glass): the episodes with their program, and the open alerts."""
+    under break-the-glass; one round trip on PostgreSQL): the episodes with their
+    program, and the open alerts."""
     patient = access.patient
-    episodes = _header_episodes(patient.pk)
+    episodes, alerts = run_together((_header_episodes, patient.pk), (_open_alerts, patient.pk))
     return ChartHeader(
         patient=patient,
         episodes=episodes,
         current_episode=current_episode(episodes),
         via_break_glass=access.via_break_glass,
         grant_expires_at=_grant_expires_at(access=access, actor=actor, now=now),
-        open_alerts=_open_alerts(patient.pk),
+        open_alerts=alerts,
     )
 
 
 def chart_get(*, access: PatientAccess, actor: User, now: datetime) -> Chart:
-    """Everything the chart's overview tab shows, in a fixed number of queries: the
-    episodes (each with its timeline, `episode.timeline`), their events, coverage,
-    contacts and open alerts."""
+    """Everything the chart's overview tab shows, in a fixed number of queries sent in
+    one round trip on PostgreSQL: the episodes (each with its timeline,
+    `episode.timeline`), their events, coverage, contacts and open alerts."""
     patient = access.patient
-    episodes = _overview_episodes(patient.pk)
+    episodes, events, coverages, contacts, alerts = run_together(
+        *((read, patient.pk) for read in (_overview_episodes, _overview_events,
+                                          _overview_coverages, _overview_contacts, _open_alerts))
+    )  # fmt: skip
     timelines: dict[int, list[EpisodeEvent]] = {episode.pk: [] for episode in episodes}
-    for event in _overview_events(patient.pk):
+    for event in events:
         timelines.setdefault(event.episode_id, []).append(event)
     for episode in episodes:
-        episode.timeline = timelines[episode.pk]  # type: ignore[attr-defined]
+        episode.timeline = timelines[episode.pk]
     return Chart(
         patient=patient,
         episodes=episodes,
         current_episode=current_episode(episodes),
-        coverages=_overview_coverages(patient.pk),
-        contacts=_overview_contacts(patient.pk),
+        coverages=coverages,
+        contacts=contacts,
         via_break_glass=access.via_break_glass,
         grant_expires_at=_grant_expires_at(access=access, actor=actor, now=now),
-        open_alerts=_open_alerts(patient.pk),
+        open_alerts=alerts,
     )
 
 

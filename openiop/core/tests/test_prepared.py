@@ -46,3 +46,28 @@ def test_same_rows_and_related_objects_as_the_queryset_for_every_key(world) -> N
 def test_a_queryset_that_ignores_its_key_is_refused(db) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError, match="does not use its key"):
         PreparedQuery(lambda key: Patient.objects.filter(status="active"))(1)
+
+
+def test_reads_run_together_give_what_each_gives_alone(world) -> None:  # type: ignore[no-untyped-def]
+    from openiop.core.prepared import run_together
+    from openiop.patients.models import EmergencyContact
+
+    contacts = PreparedQuery(
+        lambda key: EmergencyContact.objects.filter(patient_id=key).order_by("id")
+    )
+    episodes = PreparedQuery(_episodes)
+    EmergencyContact.objects.create(patient=world.patient_a, name="Kim", relationship="sister",
+                                    phone="555-0100")  # fmt: skip
+    for patient in (world.patient_a, world.patient_b):
+        with CaptureQueriesContext(connection) as ctx:
+            got_episodes, got_contacts = run_together(
+                (episodes, patient.pk), (contacts, patient.pk)
+            )
+            shown = ([_shown(e) for e in got_episodes], [c.name for c in got_contacts])
+        # One round trip on PostgreSQL (statements sent together), two elsewhere.
+        assert len(ctx.captured_queries) == (1 if connection.vendor == "postgresql" else 2)
+        assert shown == (
+            [_shown(e) for e in _episodes(patient.pk)],
+            [c.name for c in EmergencyContact.objects.filter(patient_id=patient.pk)],
+        )
+    assert [c.name for c in run_together((contacts, world.patient_a.pk))[0]] == ["Kim"]
