@@ -26,7 +26,7 @@ from openiop.patients.forms import (
     PatientEditForm,
     PatientRegisterForm,
 )
-from openiop.patients.rules import age_on, parse_search
+from openiop.patients.rules import parse_search
 
 
 @staff(Perm.PATIENT_VIEW)
@@ -110,6 +110,29 @@ def _chart_read_audit(*, actor: User, access: selectors.PatientAccess, section: 
     )
 
 
+def _chart_page(
+    request: HttpRequest,
+    *,
+    template: str,
+    chart: selectors.ChartHeader,
+    current: str,
+    heading: str,
+    **extra: object,
+) -> HttpResponse:
+    return render(
+        request,
+        template,
+        {
+            "chart": chart,
+            "patient": chart.patient,
+            "chart_tabs": chart_sections.SECTIONS,
+            "current_section": current,
+            "section_heading": heading,
+            **extra,
+        },
+    )
+
+
 @staff(Perm.PATIENT_VIEW)
 def patient_chart(request: HttpRequest, public_id: UUID) -> HttpResponse:
     """The chart's overview tab: episodes, demographics and contacts, coverage."""
@@ -118,20 +141,15 @@ def patient_chart(request: HttpRequest, public_id: UUID) -> HttpResponse:
     access = selectors.patient_get_for_user(actor=actor, public_id=public_id, now=moment)
     chart = selectors.chart_get(access=access, actor=actor, now=moment)
     _chart_read_audit(actor=actor, access=access, section=chart_sections.OVERVIEW)
-    return render(
+    return _chart_page(
         request,
-        "patients/chart.html",
-        {
-            "chart": chart,
-            "patient": chart.patient,
-            "chart_tabs": chart_sections.SECTIONS,
-            "current_section": chart_sections.OVERVIEW,
-            "section_heading": "Overview",
-            "age": age_on(chart.patient.date_of_birth, today()),
-            "can_edit": actor.has_perm_code(Perm.PATIENT_EDIT),
-            "can_cover": actor.has_perm_code(Perm.COVERAGE_EDIT),
-            "can_manage": actor.has_perm_code(Perm.EPISODE_MANAGE),
-        },
+        template="patients/chart.html",
+        chart=chart,
+        current=chart_sections.OVERVIEW,
+        heading="Overview",
+        can_edit=actor.has_perm_code(Perm.PATIENT_EDIT),
+        can_cover=actor.has_perm_code(Perm.COVERAGE_EDIT),
+        can_manage=actor.has_perm_code(Perm.EPISODE_MANAGE),
     )
 
 
@@ -147,17 +165,13 @@ def patient_chart_section(request: HttpRequest, public_id: UUID, section: str) -
         raise Http404("No such chart section.")
     chart = selectors.chart_header_get(access=access, actor=actor, now=moment)
     _chart_read_audit(actor=actor, access=access, section=found.key)
-    return render(
+    return _chart_page(
         request,
-        "patients/chart_section.html",
-        {
-            "chart": chart,
-            "patient": chart.patient,
-            "chart_tabs": chart_sections.SECTIONS,
-            "current_section": found.key,
-            "section_heading": found.heading,
-            "section": found,
-        },
+        template="patients/chart_section.html",
+        chart=chart,
+        current=found.key,
+        heading=found.heading,
+        section=found,
     )
 
 
