@@ -274,9 +274,9 @@ def breakdown(
     parts: list[tuple[str, str, Callable[[], object]]] = [
         ("both", "`/healthz` anonymous (middleware floor, 1 query)",
          lambda: get(anonymous, "/healthz")),
-        ("both", "`/healthz` signed in: + session, user, OTP device (3 queries)",
+        ("both", "`/healthz` signed in: + session, user with its OTP device (2 queries)",
          lambda: get(staff_client, "/healthz")),
-        ("search", "`patient_search` selector, 4-letter name part (2 queries)",
+        ("search", "`patient_search` selector, 4-letter name part (1 query)",
          lambda: selectors.patient_search(
              actor=director, terms=parse_search(search_term()), now=timezone.now())),
         ("search", f"audit: one event per listed patient ({len(results)} rows, 1 transaction)",
@@ -285,9 +285,9 @@ def breakdown(
         ("search", f"render `patients/search.html`, {len(results)} rows",
          lambda: render_to_string("patients/search.html", search_context, request)),
         ("chart", "`patient_get_for_user` (access check, 1 query)", chart_access),
-        ("chart", "`chart_get` selectors",
+        ("chart", "access check + `chart_get` (5 reads, 1 round trip on PostgreSQL)",
          lambda: selectors.chart_get(access=chart_access(), actor=director, now=timezone.now())),
-        ("chart", "audit: one read event (1 transaction)",
+        ("chart", "audit: one read event (2 round trips on PostgreSQL)",
          lambda: audit_record(actor=director, action=AuditAction.READ, patient=access.patient,
                               object_type="bench")),
         ("chart", "render `patients/chart.html`",
