@@ -412,10 +412,15 @@ def load(*, seed: int, today: date) -> str:
             )
     # The digests the signatures cover, computed from the rows as signing would.
     digests: dict[int, str] = {}
-    for v in PlanVersion.objects.filter(pk__in=[v.pk for v in versions]).prefetch_related(
-        "problems", "objectives__problem", "interventions__problem", "objective_reviews__objective"
-    ):
-        digests[v.pk] = services.content_sha256(v)
+    version_ids = [v.pk for v in versions]
+    # In slices: SQLite refuses one IN list of thousands ("Expression tree is too
+    # large") when 10,000 patients are loaded.
+    related = ("problems", "objectives__problem", "interventions__problem",
+               "objective_reviews__objective")  # fmt: skip
+    for start in range(0, len(version_ids), 500):
+        chunk = version_ids[start : start + 500]
+        for v in PlanVersion.objects.filter(pk__in=chunk).prefetch_related(*related):
+            digests[v.pk] = services.content_sha256(v)
     for s in signatures:
         s.content_sha256 = digests[s.plan_version_id]
     PlanSignature.objects.bulk_create(signatures)
@@ -424,7 +429,9 @@ def load(*, seed: int, today: date) -> str:
         v.content_sha256 = digests[v.pk]
         v.is_locked = False  # locked after the digest is written (bulk update below)
     PlanVersion.objects.bulk_update(locked, ["content_sha256"])
-    PlanVersion.objects.filter(pk__in=[v.pk for v in locked]).update(is_locked=True)
+    locked_ids = [v.pk for v in locked]
+    for start in range(0, len(locked_ids), 500):
+        PlanVersion.objects.filter(pk__in=locked_ids[start : start + 500]).update(is_locked=True)
     signed = [v for v in locked if v.status == PlanVersionStatus.SIGNED]
     # Relapse-prevention plans for every fourth planned patient.
     relapse = [
