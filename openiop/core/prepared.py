@@ -74,6 +74,9 @@ class PreparedQuery(Generic[M]):
             params[position] = int(key)
         bound_params = tuple(params)
         compiler = copy.copy(compiled.compiler)
+        # Django's connections are per thread: run on this thread's, not the one the
+        # compiler was built on (a server has several threads).
+        compiler.connection = connections[alias]
         compiler.as_sql = lambda *args, **kwargs: (compiled.sql, bound_params)
         queryset = compiled.queryset.all()
         queryset.query.get_compiler = lambda *args, **kwargs: compiler  # type: ignore[method-assign]

@@ -71,3 +71,30 @@ def test_reads_run_together_give_what_each_gives_alone(world) -> None:  # type: 
             [c.name for c in EmergencyContact.objects.filter(patient_id=patient.pk)],
         )
     assert [c.name for c in run_together((contacts, world.patient_a.pk))[0]] == ["Kim"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_query_compiled_on_one_thread_runs_on_another(world) -> None:  # type: ignore[no-untyped-def]
+    """Servers run requests on several threads, each with its own database connection;
+    the compiled query must use the running thread's (it failed with "DatabaseWrapper
+    objects created in a thread can only be used in that same thread")."""
+    import threading
+
+    from django.db import connections
+
+    prepared = PreparedQuery(_episodes)
+    here = [_shown(e) for e in prepared(world.patient_a.pk)]
+    there: list[object] = []
+
+    def other_thread() -> None:
+        try:
+            there.extend(_shown(e) for e in prepared(world.patient_a.pk))
+        except Exception as error:  # reported below, in the test's thread
+            there.append(error)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    thread.join()
+    assert there == here and here
