@@ -31,6 +31,9 @@ class User(AbstractUser):
     def __str__(self) -> str:
         return self.display_name
 
+    # The fields display_name reads (lists that join staff rows load only these).
+    DISPLAY_NAME_FIELDS = ("first_name", "last_name", "username", "credentials")
+
     @property
     def display_name(self) -> str:
         name = self.get_full_name() or self.username

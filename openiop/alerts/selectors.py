@@ -4,15 +4,21 @@ from django.db.models import QuerySet
 
 from openiop.accounts.models import User
 from openiop.alerts.models import Alert, AlertStatus, Notification, Task, TaskStatus
+from openiop.core.prepared import PreparedQuery
 from openiop.patients.models import Patient
+
+# A patient's open alerts, worst first: read on every chart tab, so compiled once per
+# process (openiop/core/prepared.py); patients.selectors sends it with the tab's other
+# reads in one round trip.
+open_alerts_read: PreparedQuery[Alert] = PreparedQuery(
+    lambda patient_id: Alert.objects.filter(
+        patient_id=patient_id, status=AlertStatus.OPEN
+    ).order_by("severity", "-raised_at")
+)
 
 
 def alerts_open_for_patient(*, patient: Patient) -> list[Alert]:
-    return list(
-        Alert.objects.filter(patient=patient, status=AlertStatus.OPEN).order_by(
-            "severity", "-raised_at"
-        )
-    )
+    return open_alerts_read(patient.pk)
 
 
 def tasks_open_for_user(*, actor: User) -> QuerySet[Task]:

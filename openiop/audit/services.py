@@ -18,6 +18,7 @@ from django.utils import timezone
 from openiop.audit.chain import GENESIS_HASH, event_hash
 from openiop.audit.models import AuditAction, AuditChainHead, AuditEvent, AuditOutcome
 from openiop.core import context
+from openiop.core.db import takes_many_statements
 
 if TYPE_CHECKING:
     from openiop.accounts.models import User
@@ -92,7 +93,7 @@ def audit_record_many(
         "source_ip": _normalise_ip(ctx.source_ip),
         "request_id": ctx.request_id,
     }
-    if _two_round_trips():
+    if takes_many_statements(connection):
         ids = _append_postgresql(entries, shared, occurred)
     else:
         with transaction.atomic(), connection.cursor() as cursor:
@@ -118,20 +119,12 @@ def _chained_rows(
     for entry in entries:
         public_id = uuid.uuid4()
         patient_id = entry.patient.pk if entry.patient is not None else None
-        digest = event_hash(
-            {
-                **shared,
-                "public_id": str(public_id),
-                "action": str(entry.action),
-                "outcome": str(entry.outcome),
-                "patient_id": patient_id,
-                "object_type": entry.object_type,
-                "object_id": entry.object_id,
-                "break_glass": bool(entry.break_glass),
-                "detail": entry.detail,
-            },
-            prev,
-        )
+        content = _content(
+            public_id=public_id, action=entry.action, outcome=entry.outcome,
+            patient_id=patient_id, object_type=entry.object_type, object_id=entry.object_id,
+            break_glass=entry.break_glass, detail=entry.detail, **shared,
+        )  # fmt: skip
+        digest = event_hash(content, prev)
         rows.append(
             (public_id, entry.action, entry.outcome, patient_id, entry.object_type,
              entry.object_id, bool(entry.break_glass), entry.detail, prev, digest)
@@ -139,14 +132,6 @@ def _chained_rows(
         public_ids.append(public_id)
         prev = digest
     return rows, public_ids, prev
-
-
-def _two_round_trips() -> bool:
-    """PostgreSQL with the driver's client-side binding (Django's default), which can
-    send several statements in one round trip."""
-    return connection.vendor == "postgresql" and not connection.settings_dict.get(
-        "OPTIONS", {}
-    ).get("server_side_binding")
 
 
 def _append_postgresql(
@@ -159,15 +144,7 @@ def _append_postgresql(
     own = not connection.in_atomic_block
     with connection.cursor() as cursor:
         try:
-            cursor.execute(("BEGIN; " if own else "") + _PG_LOCK_HEAD)
-            if own:
-                cursor.nextset()
-            row = cursor.fetchone()
-            if row is None:
-                cursor.execute(_PG_CREATE_HEAD, [GENESIS_HASH])
-                cursor.execute(_PG_LOCK_HEAD)
-                row = cursor.fetchone()
-            prev, count = row
+            prev, count = _locked_head(cursor, begin=own)
             rows, public_ids, last = _chained_rows(entries, shared, prev)
             cursor.execute(
                 _PG_APPEND + ("; COMMIT" if own else ""),
@@ -217,11 +194,6 @@ _PG_INSERT = (
 )
 
 
-_PG_LOCK_HEAD = f"SELECT last_hash, count FROM {_HEAD_TABLE} WHERE singleton = 1 FOR UPDATE"  # noqa: S608
-_PG_CREATE_HEAD = (
-    f"INSERT INTO {_HEAD_TABLE} (singleton, last_event_id, last_hash, count) "  # noqa: S608
-    "VALUES (1, 0, %s, 0) ON CONFLICT DO NOTHING"
-)
 # One statement: insert the rows, and move the head to the last of them.
 _PG_APPEND = (
     f"WITH ins AS ({_PG_INSERT}), "  # noqa: S608
@@ -261,11 +233,10 @@ def _insert_events(
         shared["actor_id"],
         shared["actor_username"],
         shared["actor_role"],
-        shared["source_ip"],
+        prep["source_ip"].get_db_prep_save(shared["source_ip"], connection),
         shared["request_id"],
     ]
     ids: dict[uuid.UUID, int] = {}
-    head[4] = prep["source_ip"].get_db_prep_save(shared["source_ip"], connection)
     details: dict[int, Any] = {}  # a batch usually shares one detail dict
     for start in range(0, len(rows), _INSERT_CHUNK):
         chunk = rows[start : start + _INSERT_CHUNK]
@@ -283,37 +254,63 @@ def _insert_events(
     return ids
 
 
-def _locked_head(cursor: Any) -> tuple[str, int]:
-    """(last hash, row count) of the chain, locked until the transaction ends."""
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    sql = f"SELECT last_hash, count FROM {_HEAD_TABLE} WHERE singleton = 1"  # noqa: S608
-    cursor.execute(sql + lock)
+_LOCK_HEAD = f"SELECT last_hash, count FROM {_HEAD_TABLE} WHERE singleton = 1"  # noqa: S608
+_CREATE_HEAD = (
+    f"INSERT INTO {_HEAD_TABLE} (singleton, last_event_id, last_hash, count) "  # noqa: S608
+    "VALUES (1, 0, %s, 0) ON CONFLICT DO NOTHING"
+)
+
+
+def _locked_head(cursor: Any, *, begin: bool = False) -> tuple[str, int]:
+    """(last hash, row count) of the chain, locked until the transaction ends; with
+    begin, the transaction is opened in the same round trip (PostgreSQL only)."""
+    lock = _LOCK_HEAD + (" FOR UPDATE" if connection.features.has_select_for_update else "")
+    cursor.execute(("BEGIN; " if begin else "") + lock)
+    if begin:
+        cursor.nextset()
     row = cursor.fetchone()
-    if row is None:
-        AuditChainHead.objects.get_or_create(singleton=1, defaults={"last_hash": GENESIS_HASH})
-        cursor.execute(sql + lock)
+    if row is None:  # a new database: the head is made once
+        cursor.execute(_CREATE_HEAD, [GENESIS_HASH])
+        cursor.execute(lock)
         row = cursor.fetchone()
     return row[0], row[1]
 
 
 def hashable_content(event: AuditEvent) -> dict[str, Any]:
-    """The hashed fields of an event, in the exact form they are hashed in."""
-    occurred: datetime = event.occurred_at
+    """The hashed fields of a stored event, in the exact form they are hashed in."""
+    return _content(**{name: getattr(event, name) for name in _CONTENT_FIELDS})
+
+
+_CONTENT_FIELDS = ("public_id", "occurred_at", "actor_id", "actor_username", "actor_role",
+                   "action", "outcome", "patient_id", "object_type", "object_id",
+                   "break_glass", "source_ip", "request_id", "detail")  # fmt: skip
+
+
+def _content(
+    *, public_id: uuid.UUID | str, occurred_at: datetime | str, actor_id: int | None,
+    actor_username: str, actor_role: str, action: str, outcome: str,
+    patient_id: int | None, object_type: str, object_id: str, break_glass: bool,
+    source_ip: str | None, request_id: str, detail: dict[str, Any],
+) -> dict[str, Any]:  # fmt: skip
+    """An event's hashed content (audit/chain.py), the one form for appending and for
+    verifying. occurred_at is a datetime, or when appending its UTC ISO text."""
+    if isinstance(occurred_at, datetime):
+        occurred_at = occurred_at.astimezone(UTC).isoformat()
     return {
-        "public_id": str(event.public_id),
-        "occurred_at": occurred.astimezone(UTC).isoformat(),
-        "actor_id": event.actor_id,
-        "actor_username": event.actor_username,
-        "actor_role": event.actor_role,
-        "action": str(event.action),
-        "outcome": str(event.outcome),
-        "patient_id": event.patient_id,
-        "object_type": event.object_type,
-        "object_id": event.object_id,
-        "break_glass": bool(event.break_glass),
-        "source_ip": _normalise_ip(event.source_ip),
-        "request_id": event.request_id,
-        "detail": event.detail,
+        "public_id": str(public_id),
+        "occurred_at": occurred_at,
+        "actor_id": actor_id,
+        "actor_username": actor_username,
+        "actor_role": actor_role,
+        "action": str(action),
+        "outcome": str(outcome),
+        "patient_id": patient_id,
+        "object_type": object_type,
+        "object_id": object_id,
+        "break_glass": bool(break_glass),
+        "source_ip": _normalise_ip(source_ip),
+        "request_id": request_id,
+        "detail": detail,
     }
 
 

@@ -21,6 +21,8 @@ from typing import Any, Generic, TypeVar
 from django.db import connections, router
 from django.db.models import Model, QuerySet
 
+from openiop.core.db import takes_many_statements
+
 M = TypeVar("M", bound=Model)
 
 # A stand-in key that fits every integer column and that no real row uses.
@@ -95,7 +97,7 @@ def run_together(*reads: tuple[PreparedQuery[Any], int]) -> list[list[Any]]:
     bound = [query._bound(key) for query, key in reads]
     aliases = {b.alias for b in bound}
     connection = connections[bound[0].alias] if len(aliases) == 1 else None
-    if connection is None or not _takes_many_statements(connection) or len(bound) < 2:
+    if connection is None or not takes_many_statements(connection) or len(bound) < 2:
         return [list(b.queryset) for b in bound]
     results: list[list[Any]] = []
     with connection.cursor() as cursor:
@@ -109,9 +111,3 @@ def run_together(*reads: tuple[PreparedQuery[Any], int]) -> list[list[Any]]:
             b.compiler.execute_sql = lambda *args, _rows=rows, **kwargs: iter([_rows])
             results.append(list(b.queryset))
     return results
-
-
-def _takes_many_statements(connection: Any) -> bool:
-    return connection.vendor == "postgresql" and not connection.settings_dict.get(
-        "OPTIONS", {}
-    ).get("server_side_binding")

@@ -17,7 +17,8 @@ from django.http import Http404
 
 from openiop.access.models import BreakGlassGrant
 from openiop.accounts.models import ProgramMembership, User
-from openiop.alerts.models import Alert, AlertStatus
+from openiop.alerts.models import Alert
+from openiop.alerts.selectors import open_alerts_read
 from openiop.audit.models import AuditAction, AuditOutcome
 from openiop.audit.services import audit_record
 from openiop.core.prepared import PreparedQuery, run_together
@@ -212,18 +213,12 @@ _TEAM = ("primary_counselor", "prescriber", "case_manager")
 # What the overview shows of an episode and of a staff member (User.display_name).
 _EPISODE_OVERVIEW_COLUMNS = ("public_id", "patient_id", "status", "level_of_care", "referred_on",
                              "admitted_on", "ended_on")  # fmt: skip
-STAFF_NAME_COLUMNS = ("first_name", "last_name", "username", "credentials")
 _STAFF_OTHER_COLUMNS = tuple(
-    f.name for f in User._meta.concrete_fields if f.name not in {"id", *STAFF_NAME_COLUMNS}
+    f.name for f in User._meta.concrete_fields if f.name not in {"id", *User.DISPLAY_NAME_FIELDS}
 )
 
 _header_episodes: PreparedQuery[Episode] = PreparedQuery(
     lambda patient_id: Episode.objects.filter(patient_id=patient_id).select_related("program")
-)
-_open_alerts: PreparedQuery[Alert] = PreparedQuery(
-    lambda patient_id: Alert.objects.filter(
-        patient_id=patient_id, status=AlertStatus.OPEN
-    ).order_by("severity", "-raised_at")
 )
 # Only the columns the overview shows: each joined staff row is four names, not the
 # whole account.
@@ -235,7 +230,7 @@ _overview_episodes: PreparedQuery[Episode] = PreparedQuery(
             *_EPISODE_OVERVIEW_COLUMNS,
             "program__name",
             "program__site__name",
-            *(f"{member}__{name}" for member in _TEAM for name in STAFF_NAME_COLUMNS),
+            *(f"{member}__{name}" for member in _TEAM for name in User.DISPLAY_NAME_FIELDS),
         )
     )
 )
@@ -271,7 +266,7 @@ def chart_header_get(*, access: PatientAccess, actor: User, now: datetime) -> Ch
     under break-the-glass; one round trip on PostgreSQL): the episodes with their
     program, and the open alerts."""
     patient = access.patient
-    episodes, alerts = run_together((_header_episodes, patient.pk), (_open_alerts, patient.pk))
+    episodes, alerts = run_together((_header_episodes, patient.pk), (open_alerts_read, patient.pk))
     return ChartHeader(
         patient=patient,
         episodes=episodes,
@@ -289,7 +284,8 @@ def chart_get(*, access: PatientAccess, actor: User, now: datetime) -> Chart:
     patient = access.patient
     episodes, events, coverages, contacts, alerts = run_together(
         *((read, patient.pk) for read in (_overview_episodes, _overview_events,
-                                          _overview_coverages, _overview_contacts, _open_alerts))
+                                          _overview_coverages, _overview_contacts,
+                                          open_alerts_read))
     )  # fmt: skip
     timelines: dict[int, list[EpisodeEvent]] = {episode.pk: [] for episode in episodes}
     for event in events:
