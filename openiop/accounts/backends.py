@@ -13,10 +13,16 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from openiop.accounts.models import User
 from openiop.accounts.sessions import session_device
+from openiop.core.db import raw_statement
 
 _TOTP_LABEL = TOTPDevice.model_label()
+# The user's columns by name, not u.*: a prepared statement (core/db.py) whose result
+# shape changed under it (a column added by a migration) would fail until the
+# connection closes.
+_USER_COLUMNS = ", ".join(f"u.{field.column}" for field in User._meta.concrete_fields)
 _SQL = (
-    f"SELECT u.*, d.id AS otp_id, d.user_id AS otp_user_id, d.confirmed AS otp_confirmed "  # noqa: S608
+    f"SELECT {_USER_COLUMNS}, "  # noqa: S608
+    "d.id AS otp_id, d.user_id AS otp_user_id, d.confirmed AS otp_confirmed "
     f"FROM {User._meta.db_table} u LEFT JOIN {TOTPDevice._meta.db_table} d ON d.id = %s "
     "WHERE u.id = %s"
 )
@@ -36,7 +42,7 @@ class StaffBackend(ModelBackend):
             return None
         persistent_id = session_device.get()
         device_id = totp_id(persistent_id)
-        user = next(iter(User.objects.raw(_SQL, [device_id, pk])), None)
+        user = next(iter(raw_statement(User, _SQL, [device_id, pk])), None)
         if user is None or not self.user_can_authenticate(user):
             return None
         device = None

@@ -20,6 +20,8 @@ from django.db import connections, router
 from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 
+from openiop.core.db import statement_cursor
+
 _TABLE = Session._meta.db_table
 
 # The persistent id of the device that verified the session loaded last in this
@@ -36,7 +38,7 @@ class SessionStore(DatabaseSessionStore):
         if self.session_key is None:
             return {}
         connection = connections[router.db_for_read(Session)]
-        with connection.cursor() as cursor:
+        with statement_cursor(connection) as cursor:
             cursor.execute(
                 f"SELECT session_data FROM {_TABLE} WHERE session_key = %s AND expire_date > %s",  # noqa: S608
                 [self.session_key, connection.ops.adapt_datetimefield_value(timezone.now())],

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -36,10 +37,30 @@ HASHED_FIELDS: tuple[str, ...] = (
 
 
 def event_hash(content: Mapping[str, Any], prev_hash: str) -> str:
+    return hashlib.sha256(_encoded(content, prev_hash).encode()).hexdigest()
+
+
+def _encoded(content: Mapping[str, Any], prev_hash: str) -> str:
+    """The canonical JSON that an event's hash is taken over (ASCII only)."""
     payload = {name: content[name] for name in HASHED_FIELDS}
     payload["prev_hash"] = prev_hash
-    encoded = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(encoded.encode()).hexdigest()
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+
+
+# A stand-in previous hash that no content can spell (a fresh random value each process).
+_STAND_IN = "stand-in-" + secrets.token_hex(16)
+
+
+def event_hash_parts(content: Mapping[str, Any]) -> tuple[str, str]:
+    """The canonical text around the previous hash: event_hash(content, prev) is the
+    SHA-256 of before + prev + after (a hex hash is its own JSON text), so a database
+    that holds the chain's head can finish the hash itself (audit/services.py)."""
+    text = _encoded(content, _STAND_IN)
+    marker = json.dumps(_STAND_IN)
+    if text.count(marker) != 1:  # cannot happen: the stand-in is secret and random
+        raise ValueError("audit content repeats the chain's stand-in hash")
+    before, _, after = text.partition(marker)
+    return before + '"', '"' + after
 
 
 @dataclass(frozen=True)

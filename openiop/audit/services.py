@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import ipaddress
 import json
@@ -15,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from openiop.audit.chain import GENESIS_HASH, event_hash
+from openiop.audit.chain import GENESIS_HASH, event_hash, event_hash_parts
 from openiop.audit.models import AuditAction, AuditChainHead, AuditEvent, AuditOutcome
 from openiop.core import context
-from openiop.core.db import takes_many_statements
+from openiop.core.db import statement_cursor
 
 if TYPE_CHECKING:
     from openiop.accounts.models import User
@@ -93,7 +92,7 @@ def audit_record_many(
         "source_ip": _normalise_ip(ctx.source_ip),
         "request_id": ctx.request_id,
     }
-    if takes_many_statements(connection):
+    if connection.vendor == "postgresql":
         ids = _append_postgresql(entries, shared, occurred)
     else:
         with transaction.atomic(), connection.cursor() as cursor:
@@ -137,25 +136,44 @@ def _chained_rows(
 def _append_postgresql(
     entries: Sequence[AuditEntry], shared: dict[str, Any], occurred: datetime
 ) -> list[int]:
-    """The append in two round trips instead of five: "BEGIN; lock the head", then
-    "insert the rows and move the head; COMMIT". Inside the caller's transaction (a
-    change and its audit rows commit together) there is no BEGIN or COMMIT of our own.
-    Any failure after our BEGIN rolls our transaction back before the error goes on."""
-    own = not connection.in_atomic_block
-    with connection.cursor() as cursor:
-        try:
-            prev, count = _locked_head(cursor, begin=own)
-            rows, public_ids, last = _chained_rows(entries, shared, prev)
-            cursor.execute(
-                _PG_APPEND + ("; COMMIT" if own else ""),
-                [*_pg_insert_params(shared, occurred, rows), last, count + len(rows)],
-            )
+    """The append as one statement (one round trip, prepared once per connection): it
+    locks the chain's head, finishes each row's hash from the previous one inside the
+    database (SHA-256 over the canonical text around the previous hash, the same bytes
+    audit/chain.py hashes), inserts the rows and moves the head. Outside a transaction
+    it is its own; inside the caller's it commits or rolls back with the change it
+    records. Batches over _INSERT_CHUNK rows go in one transaction, a statement each."""
+    if len(entries) > _INSERT_CHUNK:
+        with transaction.atomic():
+            return [
+                event_id
+                for start in range(0, len(entries), _INSERT_CHUNK)
+                for event_id in _append_postgresql(
+                    entries[start : start + _INSERT_CHUNK], shared, occurred
+                )
+            ]
+    rows: list[tuple[Any, ...]] = []
+    public_ids: list[uuid.UUID] = []
+    for entry in entries:
+        public_id = uuid.uuid4()
+        patient_id = entry.patient.pk if entry.patient is not None else None
+        before, after = event_hash_parts(_content(
+            public_id=public_id, action=entry.action, outcome=entry.outcome,
+            patient_id=patient_id, object_type=entry.object_type, object_id=entry.object_id,
+            break_glass=entry.break_glass, detail=entry.detail, **shared,
+        ))  # fmt: skip
+        rows.append(
+            (before, after, public_id, entry.action, entry.outcome, patient_id,
+             entry.object_type, entry.object_id, bool(entry.break_glass), entry.detail)
+        )  # fmt: skip
+        public_ids.append(public_id)
+    params = _pg_append_params(shared, occurred, rows)
+    with statement_cursor(connection) as cursor:
+        cursor.execute(_PG_APPEND, params)
+        by_public_id = {public_id: event_id for event_id, public_id in cursor.fetchall()}
+        if not by_public_id:  # a new database: the head is made once
+            cursor.execute(_CREATE_HEAD, [GENESIS_HASH])
+            cursor.execute(_PG_APPEND, params)
             by_public_id = {public_id: event_id for event_id, public_id in cursor.fetchall()}
-        except BaseException:
-            if own and connection.connection is not None:
-                with contextlib.suppress(Exception):
-                    cursor.execute("ROLLBACK")
-            raise
     return [by_public_id[public_id] for public_id in public_ids]
 
 
@@ -178,45 +196,55 @@ def _insert_sql(rows: int) -> str:
 
 
 # PostgreSQL: one array per varying column, so the statement and its parameter count
-# are the same for 1 row or 500 (the driver caches the parsed statement; 800 separate
-# placeholders cost more to parse than the rows cost to insert).
-_PG_ARRAY_TYPES = ("uuid", "text", "text", "bigint", "text", "text", "boolean", "jsonb",
-                   "text", "text")  # fmt: skip
-_PG_INSERT = (
-    f"INSERT INTO {_EVENT_TABLE} ({', '.join(_SHARED_COLUMNS + _ROW_COLUMNS)}) "  # noqa: S608
-    f"SELECT %s, %s, %s, %s, %s::inet, %s, "
-    + ", ".join(f"u.c{i}" for i in range(len(_ROW_COLUMNS)))
-    + " FROM unnest("
-    + ", ".join(f"%s::{kind}[]" for kind in _PG_ARRAY_TYPES)
-    + ") AS u("
-    + ", ".join(f"c{i}" for i in range(len(_ROW_COLUMNS)))
-    + ") RETURNING id, public_id"
+# are the same for 1 row or 500 (prepared once; 800 separate placeholders cost more to
+# parse than the rows cost to insert). Each row's canonical text before and after the
+# previous hash (audit/chain.py, event_hash_parts) goes as one JSON array of pairs: as
+# a text array the driver escapes every quote of it in Python, several times slower.
+_PG_ARRAY_TYPES = ("uuid", "text", "text", "bigint", "text", "text", "boolean", "jsonb")
+_PG_VARYING = ", ".join(f"u.c{i}" for i in range(len(_ROW_COLUMNS) - 2))
+_PG_APPEND = f"""
+WITH RECURSIVE
+head AS (SELECT last_hash FROM {_HEAD_TABLE} WHERE singleton = 1 FOR UPDATE),
+u AS (SELECT * FROM unnest({", ".join(f"%s::{kind}[]" for kind in _PG_ARRAY_TYPES)})
+      WITH ORDINALITY AS u({_PG_VARYING.replace("u.", "")}, n)
+      JOIN (SELECT t.n, t.text ->> 0 AS before, t.text ->> 1 AS after
+            FROM json_array_elements(%s::json) WITH ORDINALITY AS t(text, n)) t USING (n)),
+chain (n, prev_hash, hash) AS (
+  SELECT 0::bigint, NULL::text, last_hash::text FROM head
+  UNION ALL
+  SELECT u.n, chain.hash,
+         encode(sha256(convert_to(u.before || chain.hash || u.after, 'UTF8')), 'hex')
+  FROM chain JOIN u ON u.n = chain.n + 1
+),
+ins AS (
+  INSERT INTO {_EVENT_TABLE} ({", ".join(_SHARED_COLUMNS + _ROW_COLUMNS)})
+  SELECT %s, %s, %s, %s, %s::inet, %s, {_PG_VARYING}, chain.prev_hash, chain.hash
+  FROM u JOIN chain ON chain.n = u.n ORDER BY u.n
+  RETURNING id, public_id
+),
+moved AS (
+  UPDATE {_HEAD_TABLE} SET last_hash = (SELECT hash FROM chain ORDER BY n DESC LIMIT 1),
+    last_event_id = (SELECT max(id) FROM ins), count = count + (SELECT count(*) FROM ins)
+  WHERE singleton = 1
 )
+SELECT id, public_id FROM ins
+"""  # noqa: S608 (model tables only)
 
 
-# One statement: insert the rows, and move the head to the last of them.
-_PG_APPEND = (
-    f"WITH ins AS ({_PG_INSERT}), "  # noqa: S608
-    f"head AS (UPDATE {_HEAD_TABLE} SET last_hash = %s, "
-    "last_event_id = (SELECT max(id) FROM ins), count = %s WHERE singleton = 1) "
-    "SELECT id, public_id FROM ins"
-)
-
-
-def _pg_insert_params(
+def _pg_append_params(
     shared: dict[str, Any], occurred: datetime, rows: list[tuple[Any, ...]]
 ) -> list[Any]:
-    """_PG_INSERT's parameters: the batch's shared values, then one array per column
-    (each distinct detail dict encoded to JSON once)."""
+    """_PG_APPEND's parameters: one array per column (each distinct detail dict encoded
+    to JSON once), then the batch's shared values."""
     encoded: dict[int, str] = {}
     for row in rows:
-        if id(row[7]) not in encoded:
-            encoded[id(row[7])] = json.dumps(row[7])
+        if id(row[-1]) not in encoded:
+            encoded[id(row[-1])] = json.dumps(row[-1])
     columns = [list(column) for column in zip(*rows, strict=True)]
-    columns[7] = [encoded[id(detail)] for detail in columns[7]]
-    head = [occurred, shared["actor_id"], shared["actor_username"], shared["actor_role"],
-            shared["source_ip"], shared["request_id"]]  # fmt: skip
-    return head + columns
+    columns[-1] = [encoded[id(detail)] for detail in columns[-1]]
+    texts = json.dumps(list(zip(columns[0], columns[1], strict=True)))
+    return [*columns[2:], texts, occurred, shared["actor_id"], shared["actor_username"],
+            shared["actor_role"], shared["source_ip"], shared["request_id"]]  # fmt: skip
 
 
 def _insert_events(
@@ -261,13 +289,10 @@ _CREATE_HEAD = (
 )
 
 
-def _locked_head(cursor: Any, *, begin: bool = False) -> tuple[str, int]:
-    """(last hash, row count) of the chain, locked until the transaction ends; with
-    begin, the transaction is opened in the same round trip (PostgreSQL only)."""
+def _locked_head(cursor: Any) -> tuple[str, int]:
+    """(last hash, row count) of the chain, locked until the transaction ends."""
     lock = _LOCK_HEAD + (" FOR UPDATE" if connection.features.has_select_for_update else "")
-    cursor.execute(("BEGIN; " if begin else "") + lock)
-    if begin:
-        cursor.nextset()
+    cursor.execute(lock)
     row = cursor.fetchone()
     if row is None:  # a new database: the head is made once
         cursor.execute(_CREATE_HEAD, [GENESIS_HASH])

@@ -21,7 +21,7 @@ from typing import Any, Generic, TypeVar
 from django.db import connections, router
 from django.db.models import Model, QuerySet
 
-from openiop.core.db import takes_many_statements
+from openiop.core.db import pipelined, prepares_statements, takes_many_statements
 
 M = TypeVar("M", bound=Model)
 
@@ -91,13 +91,23 @@ class PreparedQuery(Generic[M]):
 
 
 def run_together(*reads: tuple[PreparedQuery[Any], int]) -> list[list[Any]]:
-    """Several prepared reads, each with its key, in one round trip where the database
-    takes several statements at once (PostgreSQL with the driver's client-side binding,
-    Django's default), else one after the other; the rows of each, in order."""
+    """Several prepared reads, each with its key, in one round trip on PostgreSQL (as
+    statements prepared on the server, in the driver's pipeline mode, or else as one
+    text of several statements), else one after the other; the rows of each, in order."""
     bound = [query._bound(key) for query, key in reads]
     aliases = {b.alias for b in bound}
     connection = connections[bound[0].alias] if len(aliases) == 1 else None
-    if connection is None or not takes_many_statements(connection) or len(bound) < 2:
+    if connection is None or len(bound) < 2:
+        return [list(b.queryset) for b in bound]
+    if prepares_statements(connection):
+        with pipelined(connection, len(bound)) as cursors:
+            for cursor, b in zip(cursors, bound, strict=True):
+                cursor.execute(b.sql, b.params)
+            return [
+                _rows_through_orm(b, cursor.fetchall())
+                for cursor, b in zip(cursors, bound, strict=True)
+            ]
+    if not takes_many_statements(connection):
         return [list(b.queryset) for b in bound]
     results: list[list[Any]] = []
     with connection.cursor() as cursor:
@@ -105,9 +115,13 @@ def run_together(*reads: tuple[PreparedQuery[Any], int]) -> list[list[Any]]:
         for index, b in enumerate(bound):
             if index:
                 cursor.nextset()
-            rows = cursor.fetchall()
-            # Django's iterator asks the compiler to execute; it gets these rows instead
-            # (the shape of execute_sql's answer: an iterable of chunks of rows).
-            b.compiler.execute_sql = lambda *args, _rows=rows, **kwargs: iter([_rows])
-            results.append(list(b.queryset))
+            results.append(_rows_through_orm(b, cursor.fetchall()))
     return results
+
+
+def _rows_through_orm(bound: _Bound, rows: list[tuple[Any, ...]]) -> list[Any]:
+    """The model instances of rows already fetched: Django's iterator asks the compiler
+    to execute and gets these rows instead (the shape of execute_sql's answer: an
+    iterable of chunks of rows)."""
+    bound.compiler.execute_sql = lambda *args, **kwargs: iter([rows])
+    return list(bound.queryset)

@@ -21,6 +21,7 @@ from openiop.alerts.models import Alert
 from openiop.alerts.selectors import open_alerts_read
 from openiop.audit.models import AuditAction, AuditOutcome
 from openiop.audit.services import audit_record
+from openiop.core.db import raw_statement
 from openiop.core.prepared import PreparedQuery, run_together
 from openiop.episodes.models import Episode, EpisodeEvent, EpisodeStatus
 from openiop.organizations.models import Payer
@@ -116,9 +117,11 @@ class PatientAccess:
 # The access check every patient page makes, as one plain statement: the ORM built the
 # same query (the patient and the two visibility tests of patient_visible_qs) in several
 # times the time the database took to run it. test_access_check_agrees_with_the_queryset
-# holds the two forms of the rule to the same answers.
+# holds the two forms of the rule to the same answers. The patient's columns are named,
+# not p.*: the statement is prepared (core/db.py), and a prepared statement whose result
+# shape changed under it (a column added by a migration) fails until the connection closes.
 _ACCESS_SQL = f"""
-SELECT p.*,
+SELECT {", ".join(f"p.{field.column}" for field in Patient._meta.concrete_fields)},
   EXISTS (SELECT 1 FROM {Episode._meta.db_table} e
           JOIN {ProgramMembership._meta.db_table} m ON m.program_id = e.program_id
           WHERE e.patient_id = p.id AND m.user_id = %s) AS in_programs,
@@ -142,7 +145,7 @@ def _patient_with_access(*, actor: User, public_id: UUID | str, now: datetime) -
         Patient._meta.get_field("public_id").get_db_prep_value(key, db),
         actor.org_id,
     ]
-    return next(iter(Patient.objects.raw(_ACCESS_SQL, params)), None)
+    return next(iter(raw_statement(Patient, _ACCESS_SQL, params)), None)
 
 
 def patient_get_for_user(

@@ -71,3 +71,26 @@ def test_truncated_tail_is_found_through_the_head() -> None:
 
 def test_empty_chain_with_empty_head() -> None:
     assert verify_chain([], head_last_id=0, head_last_hash=GENESIS_HASH, head_count=0) is None
+
+
+def test_hash_parts_around_the_previous_hash_give_the_same_hash() -> None:
+    """A database that holds the head finishes the hash from the text around the
+    previous hash (audit/services.py, PostgreSQL): it must be the same SHA-256."""
+    import hashlib
+
+    from openiop.audit.chain import event_hash_parts
+
+    contents = [
+        _content(1),
+        _content(2) | {"detail": {}},
+        # non-ASCII text, quotes and backslashes, and a detail that spells the key
+        _content(3) | {"actor_username": 'zoë "q" \\', "detail": {"prev_hash": "x", "é": [1]}},
+        _content(4) | {"patient_id": None, "actor_id": None, "break_glass": True},
+    ]
+    for content in contents:
+        before, after = event_hash_parts(content)
+        assert before.isascii() and after.isascii()
+        for prev in (GENESIS_HASH, "ab" * 32):
+            assert hashlib.sha256((before + prev + after).encode()).hexdigest() == event_hash(
+                content, prev
+            )

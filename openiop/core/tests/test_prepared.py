@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from openiop.core.db import traffic
 from openiop.core.prepared import PreparedQuery
 from openiop.episodes.models import Episode
 from openiop.patients.models import Patient
@@ -59,13 +60,13 @@ def test_reads_run_together_give_what_each_gives_alone(world) -> None:  # type: 
     EmergencyContact.objects.create(patient=world.patient_a, name="Kim", relationship="sister",
                                     phone="555-0100")  # fmt: skip
     for patient in (world.patient_a, world.patient_b):
-        with CaptureQueriesContext(connection) as ctx:
+        with traffic(connection) as sent:
             got_episodes, got_contacts = run_together(
                 (episodes, patient.pk), (contacts, patient.pk)
             )
             shown = ([_shown(e) for e in got_episodes], [c.name for c in got_contacts])
         # One round trip on PostgreSQL (statements sent together), two elsewhere.
-        assert len(ctx.captured_queries) == (1 if connection.vendor == "postgresql" else 2)
+        assert sent.round_trips == (1 if connection.vendor == "postgresql" else 2)
         assert shown == (
             [_shown(e) for e in _episodes(patient.pk)],
             [c.name for c in EmergencyContact.objects.filter(patient_id=patient.pk)],
