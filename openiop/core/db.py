@@ -63,14 +63,14 @@ def statement_cursor(connection: Any) -> Any:
 def _preparing_cursor_class() -> type:
     from django.db.backends.postgresql.base import ServerBindingCursor
 
-    class PreparingCursor(ServerBindingCursor):  # type: ignore[misc,valid-type]
+    class PreparingCursor(ServerBindingCursor):
         """Keeps the text of what it ran, which psycopg forgets when it runs a statement
         already prepared, so that Django's query log (DEBUG, the tests' query
         counts) shows it as any other."""
 
         def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
-            result = super().execute(query, params, **kwargs)
-            if self._query is None:
+            result = super().execute(query, params, **kwargs)  # type: ignore[misc]
+            if self._query is None:  # type: ignore[has-type]
                 self._query = _RanText(query.encode() if isinstance(query, str) else query)
             return result
 
@@ -106,10 +106,8 @@ def raw_statement(model: type[M], sql: str, params: Sequence[Any]) -> RawQuerySe
     """`model.objects.raw(sql, params)` run on a statement cursor: raw()'s mapping of
     columns to fields, extra columns as attributes, and its converters."""
     using = router.db_for_read(model)
-    return RawQuerySet(
-        sql, model=model, params=params, using=using,
-        query=_StatementRawQuery(sql, using, params),
-    )  # fmt: skip
+    query: Any = _StatementRawQuery(sql, using, tuple(params))
+    return RawQuerySet(sql, model=model, params=tuple(params), using=using, query=query)
 
 
 @dataclass
