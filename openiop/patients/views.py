@@ -125,7 +125,6 @@ def _chart_page(
         {
             "chart": chart,
             "patient": chart.patient,
-            "chart_tabs": chart_sections.SECTIONS,
             "current_section": current,
             "section_heading": heading,
             **extra,

@@ -11,6 +11,9 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from openiop.core.urlreverse import fast_reverse
+from openiop.episodes.models import EpisodeEvent
+from openiop.patients import chart_sections
 from openiop.patients.rules import age_on
 
 register = template.Library()
@@ -69,4 +72,58 @@ def search_row(patient: Any) -> SafeString:
         patient.current_program or "—",
         status,
         patient.phone,
+    )
+
+
+@register.filter
+def timeline_item(event: EpisodeEvent) -> SafeString:
+    """One entry of an episode's timeline on the chart (who changed what, when, why), in
+    one format_html call that escapes every value: the overview's timelines were most
+    of its template time at a dozen template variables an entry."""
+    kind = event.kind
+    if kind == EpisodeEvent.Kind.OPENED:
+        what = format_html(
+            "Opened as {} at level {}", event.get_to_status_display(), event.to_level
+        )
+    elif kind == EpisodeEvent.Kind.STATUS:
+        what = format_html(
+            "{} → {}", event.get_from_status_display(), event.get_to_status_display()
+        )
+    elif kind == EpisodeEvent.Kind.LEVEL_OF_CARE:
+        what = format_html("Level {} → {}", event.from_level, event.to_level)
+    else:
+        what = format_html("Care team changed ({})", event.reason)
+    why = (
+        format_html(' <span class="muted">({})</span>', event.reason)
+        if event.reason and kind != EpisodeEvent.Kind.CARE_TEAM
+        else ""
+    )
+    return format_html(
+        '<li><time>{}</time> {}{} <span class="muted">by {}</span></li>',
+        event.effective_on.isoformat(),
+        what,
+        why,
+        event.changed_by.display_name,
+    )
+
+
+@register.simple_tag
+def chart_tab_links(public_id: UUID, current: str) -> SafeString:
+    """The chart's tab bar links (chart_sections.SECTIONS after the overview), the
+    current one marked for assistive technology."""
+    tabs = [(fast_reverse("patients:chart", args=[public_id]), chart_sections.OVERVIEW,
+             "Overview")] + [
+        (fast_reverse("patients:chart_section", args=[public_id, tab.key]), tab.key, tab.label)
+        for tab in chart_sections.SECTIONS
+    ]  # fmt: skip
+    return SafeString(
+        "\n".join(
+            format_html(
+                '<a href="{}"{}>{}</a>',
+                url,
+                SafeString(' aria-current="page"') if key == current else "",
+                label,
+            )
+            for url, key, label in tabs
+        )
     )

@@ -247,3 +247,38 @@ def test_search_row_escapes_what_staff_typed(world, as_user) -> None:  # type: i
     assert "Esc&lt;b&gt;ape, Quo&quot;te" in html and "<b>ape" not in html
     assert "(&lt;i&gt;they&lt;/i&gt;)" in html and "555&lt;script&gt;" in html
     assert "<script>" not in html.split("<main", 1)[1]
+
+
+def test_the_timeline_shows_each_change_and_escapes_what_staff_typed(world, as_user) -> None:  # type: ignore[no-untyped-def]
+    from openiop.episodes.models import EpisodeEvent
+
+    episode = world.episode_a
+    from django.utils import timezone
+
+    base = {
+        "episode": episode,
+        "effective_on": episode.referred_on,
+        "changed_by": world.alice,
+        "changed_at": timezone.now(),
+    }
+    EpisodeEvent.objects.create(
+        **base,
+        kind=EpisodeEvent.Kind.STATUS,
+        from_status="referred",
+        to_status="screening",
+        reason="<b>triage</b> & call",
+    )
+    EpisodeEvent.objects.create(
+        **base, kind=EpisodeEvent.Kind.LEVEL_OF_CARE, from_level="1", to_level="2.1"
+    )
+    EpisodeEvent.objects.create(**base, kind=EpisodeEvent.Kind.CARE_TEAM, reason="new <i>lead</i>")
+    html = as_user(world.alice).get(reverse("patients:chart", args=[world.patient_a.public_id]))
+    text = html.content.decode()
+    assert (
+        'Referred → Screening <span class="muted">(&lt;b&gt;triage&lt;/b&gt; &amp; call)</span>'
+        in text
+    )
+    assert "Level 1 → 2.1" in text
+    assert "Care team changed (new &lt;i&gt;lead&lt;/i&gt;)" in text
+    assert "<b>triage" not in text and "<i>lead" not in text
+    assert f'<span class="muted">by {world.alice.display_name}</span>' in text
