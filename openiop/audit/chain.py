@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -55,12 +56,62 @@ def event_hash_parts(content: Mapping[str, Any]) -> tuple[str, str]:
     """The canonical text around the previous hash: event_hash(content, prev) is the
     SHA-256 of before + prev + after (a hex hash is its own JSON text), so a database
     that holds the chain's head can finish the hash itself (audit/services.py)."""
-    text = _encoded(content, _STAND_IN)
-    marker = json.dumps(_STAND_IN)
-    if text.count(marker) != 1:  # cannot happen: the stand-in is secret and random
-        raise ValueError("audit content repeats the chain's stand-in hash")
-    before, _, after = text.partition(marker)
-    return before + '"', '"' + after
+    return CanonicalText(content).parts(
+        content["public_id"], content["patient_id"], content["object_id"]
+    )
+
+
+class CanonicalText:
+    """The canonical text of events that differ only in public id, patient and object
+    id (a search listing fifty patients): encoded once with stand-ins, then each
+    event's text is the stand-ins replaced by its own values' JSON, which is what
+    encoding the whole event gives (sorted keys, fixed separators; tested)."""
+
+    _ROW_FIELDS = ("public_id", "patient_id", "object_id")
+
+    def __init__(self, content: Mapping[str, Any]) -> None:
+        marks = {name: f"{_STAND_IN}-{name}" for name in self._ROW_FIELDS}
+        text = _encoded({**content, **marks}, _STAND_IN)
+        # The pieces between stand-ins, and which value goes after each piece.
+        self._pieces: list[str] = []
+        self._slots: list[str] = []
+        found = sorted(
+            (text.index(json.dumps(mark)), name)
+            for name, mark in [*marks.items(), ("prev_hash", _STAND_IN)]
+            if text.count(json.dumps(mark)) == 1
+        )
+        if len(found) != len(marks) + 1:  # cannot happen: the stand-ins are secret
+            raise ValueError("audit content repeats one of the chain's stand-ins")
+        start = 0
+        for position, name in found:
+            self._pieces.append(text[start:position])
+            self._slots.append(name)
+            start = position + len(json.dumps(marks.get(name, _STAND_IN)))
+        self._pieces.append(text[start:])
+
+    def parts(self, public_id: str, patient_id: int | None, object_id: str) -> tuple[str, str]:
+        """(text before the previous hash, text after it) for one event."""
+        values = {
+            "public_id": f'"{public_id}"' if _PLAIN.fullmatch(public_id) else json.dumps(public_id),
+            "patient_id": json.dumps(patient_id),
+            "object_id": json.dumps(object_id),
+        }
+        before: list[str] = []
+        after: list[str] = []
+        side = before
+        for piece, slot in zip(self._pieces, self._slots, strict=False):
+            side.append(piece)
+            if slot == "prev_hash":
+                side.append('"')
+                side = after
+                side.append('"')
+            else:
+                side.append(values[slot])
+        side.append(self._pieces[-1])
+        return "".join(before), "".join(after)
+
+
+_PLAIN = re.compile(r"[0-9a-f-]*")  # a UUID's text, which JSON leaves as it is
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import ipaddress
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from openiop.audit.chain import GENESIS_HASH, event_hash, event_hash_parts
+from openiop.audit.chain import GENESIS_HASH, CanonicalText
 from openiop.audit.models import AuditAction, AuditChainHead, AuditEvent, AuditOutcome
 from openiop.core import context
 from openiop.core.db import statement_cursor
@@ -108,6 +109,28 @@ def audit_record_many(
     return ids
 
 
+def _event_texts(
+    entries: Sequence[AuditEntry], shared: dict[str, Any]
+) -> Iterator[tuple[uuid.UUID, int | None, str, str]]:
+    """(public id, patient id, canonical text before and after the previous hash) of
+    each new event; entries alike but for patient and object id share one encoding."""
+    texts: dict[tuple[Any, ...], CanonicalText] = {}
+    for entry in entries:
+        public_id = uuid.uuid4()
+        patient_id = entry.patient.pk if entry.patient is not None else None
+        key = (entry.action, entry.outcome, entry.object_type, bool(entry.break_glass),
+               id(entry.detail))  # fmt: skip
+        text = texts.get(key)
+        if text is None:
+            text = texts[key] = CanonicalText(_content(
+                public_id=public_id, action=entry.action, outcome=entry.outcome,
+                patient_id=patient_id, object_type=entry.object_type,
+                object_id=entry.object_id, break_glass=entry.break_glass,
+                detail=entry.detail, **shared,
+            ))  # fmt: skip
+        yield (public_id, patient_id, *text.parts(str(public_id), patient_id, entry.object_id))
+
+
 def _chained_rows(
     entries: Sequence[AuditEntry], shared: dict[str, Any], prev: str
 ) -> tuple[list[tuple[Any, ...]], list[uuid.UUID], str]:
@@ -115,15 +138,10 @@ def _chained_rows(
     their public ids in order; and the last hash (the head's new value)."""
     rows: list[tuple[Any, ...]] = []
     public_ids: list[uuid.UUID] = []
-    for entry in entries:
-        public_id = uuid.uuid4()
-        patient_id = entry.patient.pk if entry.patient is not None else None
-        content = _content(
-            public_id=public_id, action=entry.action, outcome=entry.outcome,
-            patient_id=patient_id, object_type=entry.object_type, object_id=entry.object_id,
-            break_glass=entry.break_glass, detail=entry.detail, **shared,
-        )  # fmt: skip
-        digest = event_hash(content, prev)
+    for entry, (public_id, patient_id, before, after) in zip(
+        entries, _event_texts(entries, shared), strict=True
+    ):
+        digest = hashlib.sha256((before + prev + after).encode()).hexdigest()
         rows.append(
             (public_id, entry.action, entry.outcome, patient_id, entry.object_type,
              entry.object_id, bool(entry.break_glass), entry.detail, prev, digest)
@@ -153,14 +171,9 @@ def _append_postgresql(
             ]
     rows: list[tuple[Any, ...]] = []
     public_ids: list[uuid.UUID] = []
-    for entry in entries:
-        public_id = uuid.uuid4()
-        patient_id = entry.patient.pk if entry.patient is not None else None
-        before, after = event_hash_parts(_content(
-            public_id=public_id, action=entry.action, outcome=entry.outcome,
-            patient_id=patient_id, object_type=entry.object_type, object_id=entry.object_id,
-            break_glass=entry.break_glass, detail=entry.detail, **shared,
-        ))  # fmt: skip
+    for entry, (public_id, patient_id, before, after) in zip(
+        entries, _event_texts(entries, shared), strict=True
+    ):
         rows.append(
             (before, after, public_id, entry.action, entry.outcome, patient_id,
              entry.object_type, entry.object_id, bool(entry.break_glass), entry.detail)

@@ -4,8 +4,10 @@ Django builds a query's SQL anew on every execution, and for a query with joins 
 costs several times what the database takes to run it (docs/PERFORMANCE.md: the chart's
 five reads spent most of their time in the ORM's compiler). A PreparedQuery builds its
 queryset once with a stand-in key, keeps the compiled SQL and the compiler's column
-map, and runs it again with the real key substituted for the stand-in: the rows come
-back through Django's own iterator (select_related, converters, model instances).
+map, and runs it again with the real key substituted for the stand-in. The rows become
+model instances as Django's ModelIterable makes them (the same from_db, select_related
+populators, annotations and converters), with what that iterator works out on every
+execution worked out once. Model querysets only (no values(), no prefetch_related).
 
 Only the key may vary. The queryset must be a function of the key alone (no clock, no
 actor): anything else is frozen at the first call. Keys are integer primary keys.
@@ -13,13 +15,13 @@ actor): anything else is frozen at the first call. Keys are integer primary keys
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from django.db import connections, router
 from django.db.models import Model, QuerySet
+from django.db.models.query import ModelIterable, get_related_populators
 
 from openiop.core.db import pipelined, prepares_statements, takes_many_statements
 
@@ -31,20 +33,49 @@ _STAND_IN = -918_273_645
 
 @dataclass(frozen=True)
 class _Compiled:
-    queryset: QuerySet[Any]
-    compiler: Any  # django.db.models.sql.compiler.SQLCompiler, after as_sql()
     sql: str
     params: tuple[Any, ...]
     positions: tuple[int, ...]
+    # How a row becomes a model instance, worked out once (what Django's ModelIterable
+    # works out on every execution): the model's columns, the select_related
+    # populators, the annotations and each column's converters.
+    model: type[Model]
+    init_list: tuple[str, ...]
+    model_slice: slice
+    populators: tuple[Any, ...]
+    annotations: tuple[tuple[str, int], ...]
+    converters: tuple[tuple[int, tuple[Callable[..., Any], ...], Any], ...]
 
 
 @dataclass(frozen=True)
 class _Bound:
-    queryset: QuerySet[Any]
-    compiler: Any
-    sql: str
+    compiled: _Compiled
     params: tuple[Any, ...]
     alias: str
+
+    @property
+    def sql(self) -> str:
+        return self.compiled.sql
+
+    def instances(self, rows: list[tuple[Any, ...]]) -> list[Any]:
+        """Model instances of fetched rows, as the queryset's iterator makes them."""
+        compiled = self.compiled
+        connection = connections[self.alias]
+        found = []
+        for raw in rows:
+            row = list(raw)
+            for position, functions, expression in compiled.converters:
+                value = row[position]
+                for function in functions:
+                    value = function(value, expression, connection)
+                row[position] = value
+            obj = compiled.model.from_db(self.alias, compiled.init_list, row[compiled.model_slice])
+            for populator in compiled.populators:
+                populator.populate(row, obj)
+            for name, position in compiled.annotations:
+                setattr(obj, name, row[position])
+            found.append(obj)
+        return found
 
 
 class PreparedQuery(Generic[M]):
@@ -54,19 +85,43 @@ class PreparedQuery(Generic[M]):
         self._model_class: type[Model] | None = None
 
     def _compile(self, alias: str) -> _Compiled:
-        queryset = self._build(_STAND_IN).using(alias)
+        queryset: Any = self._build(_STAND_IN).using(alias)
+        if (
+            queryset._iterable_class is not ModelIterable
+            or queryset._prefetch_related_lookups
+            or queryset._known_related_objects
+        ):
+            raise ValueError("PreparedQuery: model querysets only, without prefetch_related")
         compiler = queryset.query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
         positions = tuple(i for i, value in enumerate(params) if value == _STAND_IN)
         if not positions:
             raise ValueError("PreparedQuery: the built queryset does not use its key")
-        return _Compiled(queryset, compiler, sql, tuple(params), positions)
+        select, klass_info = compiler.select, compiler.klass_info
+        fields = [column[0] for column in select[0 : compiler.col_count]]
+        if compiler.has_composite_fields(fields):
+            raise ValueError("PreparedQuery: composite primary keys are not supported")
+        start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+        converters = compiler.get_converters(fields)
+        return _Compiled(
+            sql=sql,
+            params=tuple(params),
+            positions=positions,
+            model=klass_info["model"],
+            init_list=tuple(column[0].target.attname for column in select[start:end]),
+            model_slice=slice(start, end),
+            populators=tuple(get_related_populators(klass_info, select, alias)),  # type: ignore[call-arg]
+            annotations=tuple(compiler.annotation_col_map.items()),
+            converters=tuple(
+                (position, tuple(functions), expression)
+                for position, (functions, expression) in converters.items()
+            ),
+        )
 
     def __call__(self, key: int) -> list[M]:
-        return list(self._bound(key).queryset)
+        return run_together((self, key))[0]
 
     def _bound(self, key: int) -> _Bound:
-        """A fresh queryset whose compiler answers with the compiled SQL and this key."""
         alias = router.db_for_read(self._model())
         compiled = self._compiled.get(alias)
         if compiled is None:
@@ -74,15 +129,7 @@ class PreparedQuery(Generic[M]):
         params = list(compiled.params)
         for position in compiled.positions:
             params[position] = int(key)
-        bound_params = tuple(params)
-        compiler = copy.copy(compiled.compiler)
-        # Django's connections are per thread: run on this thread's, not the one the
-        # compiler was built on (a server has several threads).
-        compiler.connection = connections[alias]
-        compiler.as_sql = lambda *args, **kwargs: (compiled.sql, bound_params)
-        queryset = compiled.queryset.all()
-        queryset.query.get_compiler = lambda *args, **kwargs: compiler  # type: ignore[method-assign]
-        return _Bound(queryset, compiler, compiled.sql, bound_params, alias)
+        return _Bound(compiled, tuple(params), alias)
 
     def _model(self) -> type[Model]:
         if self._model_class is None:
@@ -95,33 +142,20 @@ def run_together(*reads: tuple[PreparedQuery[Any], int]) -> list[list[Any]]:
     statements prepared on the server, in the driver's pipeline mode, or else as one
     text of several statements), else one after the other; the rows of each, in order."""
     bound = [query._bound(key) for query, key in reads]
-    aliases = {b.alias for b in bound}
-    connection = connections[bound[0].alias] if len(aliases) == 1 else None
-    if connection is None or len(bound) < 2:
-        return [list(b.queryset) for b in bound]
-    if prepares_statements(connection):
-        with pipelined(connection, len(bound)) as cursors:
-            for cursor, b in zip(cursors, bound, strict=True):
-                cursor.execute(b.sql, b.params)
-            return [
-                _rows_through_orm(b, cursor.fetchall())
-                for cursor, b in zip(cursors, bound, strict=True)
-            ]
-    if not takes_many_statements(connection):
-        return [list(b.queryset) for b in bound]
-    results: list[list[Any]] = []
-    with connection.cursor() as cursor:
-        cursor.execute("; ".join(b.sql for b in bound), [p for b in bound for p in b.params])
-        for index, b in enumerate(bound):
-            if index:
-                cursor.nextset()
-            results.append(_rows_through_orm(b, cursor.fetchall()))
-    return results
-
-
-def _rows_through_orm(bound: _Bound, rows: list[tuple[Any, ...]]) -> list[Any]:
-    """The model instances of rows already fetched: Django's iterator asks the compiler
-    to execute and gets these rows instead (the shape of execute_sql's answer: an
-    iterable of chunks of rows)."""
-    bound.compiler.execute_sql = lambda *args, **kwargs: iter([rows])
-    return list(bound.queryset)
+    if len({b.alias for b in bound}) != 1:
+        return [run_together((query, key))[0] for query, key in reads]
+    connection = connections[bound[0].alias]
+    if len(bound) > 1 and takes_many_statements(connection) and not prepares_statements(connection):
+        with connection.cursor() as cursor:
+            cursor.execute("; ".join(b.sql for b in bound), [p for b in bound for p in b.params])
+            results = []
+            for index, b in enumerate(bound):
+                if index:
+                    cursor.nextset()
+                results.append(b.instances(cursor.fetchall()))
+            return results
+    # Prepared statements (sent together in a pipeline), or one after the other.
+    with pipelined(connection, len(bound)) as cursors:
+        for cursor, b in zip(cursors, bound, strict=True):
+            cursor.execute(b.sql, b.params)
+        return [b.instances(cursor.fetchall()) for cursor, b in zip(cursors, bound, strict=True)]

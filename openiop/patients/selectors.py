@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from django.db import connections, router
-from django.db.models import BooleanField, Exists, OuterRef, QuerySet, Subquery, Value
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404
 
 from openiop.access.models import BreakGlassGrant
@@ -24,7 +25,7 @@ from openiop.audit.services import audit_record
 from openiop.core.db import raw_statement
 from openiop.core.prepared import PreparedQuery, run_together
 from openiop.episodes.models import Episode, EpisodeEvent, EpisodeStatus
-from openiop.organizations.models import Payer
+from openiop.organizations.models import Payer, Program
 from openiop.patients.models import (
     Coverage,
     CoverageStatus,
@@ -59,48 +60,70 @@ def patient_visible_qs(*, actor: User, now: datetime) -> QuerySet[Patient]:
     )
 
 
-def _in_programs_probe(actor: User) -> Subquery:
-    """_in_programs as a LIMIT 1 sub-select, for filters that leave few candidates (a
-    name search): PostgreSQL probes the episode index once per candidate, where an
-    EXISTS under OR becomes a hashed sub-plan over every episode of the actor's
-    programs, whose cost grows with the whole history."""
-    return Subquery(
-        Episode.objects.filter(patient=OuterRef("pk"), program_id__in=member_program_ids(actor))
-        .order_by()
-        .values(found=Value(True))[:1],
-        output_field=BooleanField(),
-    )
-
-
 # What a search result row shows (patients/search.html) and what its audit event needs.
-_SEARCH_COLUMNS = ("public_id", "legal_given_name", "legal_family_name", "preferred_name",
-                   "pronouns", "date_of_birth", "mrn", "phone")  # fmt: skip
+_SEARCH_COLUMNS = ("id", "public_id", "legal_given_name", "legal_family_name",
+                   "preferred_name", "pronouns", "date_of_birth", "mrn", "phone")  # fmt: skip
+
+# The search as one plain statement, the visibility rule written as patient_visible_qs
+# has it (test_search_agrees_with_the_querysets holds the two to the same answers): the
+# ORM spent longer building and compiling this query than the database spent running it.
+# The program test is a LIMIT 1 probe per candidate: PostgreSQL probes the episode index
+# once per name match, where an EXISTS under OR became a hashed sub-plan over every
+# episode of the actor's programs. The newest episode's program and status come as
+# sub-selects. The name, phone and MRN tests are built from the backend's own lookup
+# SQL (icontains, contains, iexact), so they match what the ORM's lookups match and use
+# the same indexes (the trigram index over UPPER(search_name) on PostgreSQL).
+_SEARCH_SELECT = f"""
+SELECT {", ".join(f"p.{column}" for column in _SEARCH_COLUMNS)},
+  (SELECT pr.name FROM {Episode._meta.db_table} e
+     JOIN {Program._meta.db_table} pr ON pr.id = e.program_id
+   WHERE e.patient_id = p.id ORDER BY e.referred_on DESC, e.id DESC LIMIT 1) AS current_program,
+  (SELECT e.status FROM {Episode._meta.db_table} e
+   WHERE e.patient_id = p.id ORDER BY e.referred_on DESC, e.id DESC LIMIT 1) AS current_status
+FROM {Patient._meta.db_table} p
+WHERE ((SELECT 1 FROM {Episode._meta.db_table} v
+        WHERE v.patient_id = p.id AND v.program_id IN (
+          SELECT m.program_id FROM {ProgramMembership._meta.db_table} m WHERE m.user_id = %s)
+        LIMIT 1) = 1
+       OR EXISTS (SELECT 1 FROM {BreakGlassGrant._meta.db_table} g
+                  WHERE g.patient_id = p.id AND g.user_id = %s AND g.expires_at > %s))
+  AND p.organization_id = %s AND p.status = %s"""  # noqa: S608 (model tables only)
+
+
+def _lookup_sql(db: Any, lookup: str, column: str) -> str:
+    """`column <lookup> %s` as the backend writes the lookup (its cast and operator)."""
+    return f"{db.ops.lookup_cast(lookup, 'CharField') % column} {db.operators[lookup] % '%s'}"
+
+
+def _search_sql(db: Any, terms: SearchTerms) -> tuple[str, list[Any]]:
+    where: list[str] = []
+    params: list[Any] = []
+    for token in terms.name_tokens:
+        where.append(_lookup_sql(db, "icontains", "p.search_name"))
+        params.append(f"%{db.ops.prep_for_like_query(token)}%")
+    if terms.date_of_birth:
+        where.append("p.date_of_birth = %s")
+        params.append(db.ops.adapt_datefield_value(terms.date_of_birth))
+    if terms.phone:
+        where.append(_lookup_sql(db, "contains", "p.phone_digits"))
+        params.append(f"%{db.ops.prep_for_like_query(terms.phone)}%")
+    if terms.mrn:
+        where.append(_lookup_sql(db, "iexact", "p.mrn"))
+        params.append(db.ops.prep_for_iexact_query(terms.mrn))
+    sql = "".join(f"\n  AND {clause}" for clause in where)
+    order = "\nORDER BY p.legal_family_name, p.legal_given_name, p.id LIMIT %s"
+    return _SEARCH_SELECT + sql + order, params
 
 
 def patient_search(*, actor: User, terms: SearchTerms, now: datetime) -> list[Patient]:
     """Up to SEARCH_LIMIT visible patients matching every given term, in one query;
     each carries its newest episode's program name and status (current_program,
     current_status, current_status_label)."""
-    qs = Patient.objects.filter(
-        _in_programs_probe(actor) | _break_glass(actor, now),
-        organization_id=actor.org_id,
-        status=PatientStatus.ACTIVE,
-    )
-    for token in terms.name_tokens:
-        qs = qs.filter(search_name__icontains=token)
-    if terms.date_of_birth:
-        qs = qs.filter(date_of_birth=terms.date_of_birth)
-    if terms.phone:
-        qs = qs.filter(phone_digits__contains=terms.phone)
-    if terms.mrn:
-        qs = qs.filter(mrn__iexact=terms.mrn)
-    newest = Episode.objects.filter(patient=OuterRef("pk")).order_by("-referred_on", "-id")
-    results: list[Patient] = list(
-        qs.only(*_SEARCH_COLUMNS).annotate(
-            current_program=Subquery(newest.values("program__name")[:1]),
-            current_status=Subquery(newest.values("status")[:1]),
-        )[:SEARCH_LIMIT]
-    )
+    db = connections[router.db_for_read(Patient)]
+    where_sql, where_params = _search_sql(db, terms)
+    params = [actor.pk, actor.pk, db.ops.adapt_datetimefield_value(now), actor.org_id,
+              PatientStatus.ACTIVE.value, *where_params, SEARCH_LIMIT]  # fmt: skip
+    results: list[Patient] = list(Patient.objects.raw(where_sql, params))
     labels = dict(EpisodeStatus.choices)
     for patient in results:
         current = getattr(patient, "current_status", None) or ""

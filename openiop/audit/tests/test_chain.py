@@ -94,3 +94,21 @@ def test_hash_parts_around_the_previous_hash_give_the_same_hash() -> None:
             assert hashlib.sha256((before + prev + after).encode()).hexdigest() == event_hash(
                 content, prev
             )
+
+
+def test_one_encoding_serves_events_that_differ_in_patient_and_object() -> None:
+    import hashlib
+    import uuid
+
+    from openiop.audit.chain import CanonicalText
+
+    base = _content(5) | {"detail": {"q": "ann"}, "actor_username": "zoë"}
+    text = CanonicalText(base)
+    for patient_id, object_id in [(1, "a"), (None, ""), (12345678901, 'q"uo\\te é'), (7, "x")]:
+        public_id = str(uuid.uuid4())
+        before, after = text.parts(public_id, patient_id, object_id)
+        content = base | {"public_id": public_id, "patient_id": patient_id, "object_id": object_id}
+        prev = "cd" * 32
+        assert hashlib.sha256((before + prev + after).encode()).hexdigest() == event_hash(
+            content, prev
+        )
