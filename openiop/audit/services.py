@@ -18,7 +18,7 @@ from django.utils import timezone
 from openiop.audit.chain import GENESIS_HASH, CanonicalText
 from openiop.audit.models import AuditAction, AuditChainHead, AuditEvent, AuditOutcome
 from openiop.core import context
-from openiop.core.db import statement_cursor
+from openiop.core.db import prepares_statements, statement_cursor
 
 if TYPE_CHECKING:
     from openiop.accounts.models import User
@@ -83,16 +83,7 @@ def audit_record_many(
     that are the same for the whole batch are prepared once."""
     if not entries:
         return []
-    ctx = context.current()
-    occurred = timezone.now()
-    shared = {
-        "occurred_at": occurred.astimezone(UTC).isoformat(),
-        "actor_id": actor.pk if actor else None,
-        "actor_username": (actor.get_username() if actor else username)[:150],
-        "actor_role": actor.role if actor else "",
-        "source_ip": _normalise_ip(ctx.source_ip),
-        "request_id": ctx.request_id,
-    }
+    occurred, shared = _shared_values(actor, username)
     if connection.vendor == "postgresql":
         ids = _append_postgresql(entries, shared, occurred)
     else:
@@ -107,6 +98,52 @@ def audit_record_many(
             )
         ids = [by_public_id[public_id] for public_id in public_ids]
     return ids
+
+
+def _shared_values(actor: User | None, username: str) -> tuple[datetime, dict[str, Any]]:
+    """The moment, and the values every event of one append shares."""
+    ctx = context.current()
+    occurred = timezone.now()
+    return occurred, {
+        "occurred_at": occurred.astimezone(UTC).isoformat(),
+        "actor_id": actor.pk if actor else None,
+        "actor_username": (actor.get_username() if actor else username)[:150],
+        "actor_role": actor.role if actor else "",
+        "source_ip": _normalise_ip(ctx.source_ip),
+        "request_id": ctx.request_id,
+    }
+
+
+@dataclass
+class AuditAlong:
+    """An append that travels with a page's reads (core.prepared.run_together's
+    `along`): where the database prepares statements (PostgreSQL) it is one more
+    statement in the reads' round trip; elsewhere it runs on its own after them. Either
+    way the page's audit row is written before anything is shown."""
+
+    actor: User | None
+    entries: Sequence[AuditEntry]
+    ids: list[int] = field(default_factory=list)
+    _public_ids: list[uuid.UUID] = field(default_factory=list)
+
+    def statement(self, db: Any) -> tuple[str, list[Any]] | None:
+        if not (prepares_statements(db) and 0 < len(self.entries) <= _INSERT_CHUNK):
+            return None
+        occurred, shared = _shared_values(self.actor, "")
+        params, self._public_ids = _pg_append_params(self.entries, shared, occurred)
+        return _PG_APPEND, params
+
+    def take(self, rows: list[tuple[Any, ...]]) -> None:
+        """The statement's rows; none when the chain has no head yet (a new database),
+        and then the append runs again on its own, which makes the head."""
+        if not rows:
+            self.run()
+            return
+        by_public_id = {public_id: event_id for event_id, public_id in rows}
+        self.ids = [by_public_id[public_id] for public_id in self._public_ids]
+
+    def run(self) -> None:
+        self.ids = audit_record_many(actor=self.actor, entries=self.entries)
 
 
 def _event_texts(
@@ -169,17 +206,7 @@ def _append_postgresql(
                     entries[start : start + _INSERT_CHUNK], shared, occurred
                 )
             ]
-    rows: list[tuple[Any, ...]] = []
-    public_ids: list[uuid.UUID] = []
-    for entry, (public_id, patient_id, before, after) in zip(
-        entries, _event_texts(entries, shared), strict=True
-    ):
-        rows.append(
-            (before, after, public_id, entry.action, entry.outcome, patient_id,
-             entry.object_type, entry.object_id, bool(entry.break_glass), entry.detail)
-        )  # fmt: skip
-        public_ids.append(public_id)
-    params = _pg_append_params(shared, occurred, rows)
+    params, public_ids = _pg_append_params(entries, shared, occurred)
     with statement_cursor(connection) as cursor:
         cursor.execute(_PG_APPEND, params)
         by_public_id = {public_id: event_id for event_id, public_id in cursor.fetchall()}
@@ -245,19 +272,28 @@ SELECT id, public_id FROM ins
 
 
 def _pg_append_params(
-    shared: dict[str, Any], occurred: datetime, rows: list[tuple[Any, ...]]
-) -> list[Any]:
-    """_PG_APPEND's parameters: one array per column (each distinct detail dict encoded
-    to JSON once), then the batch's shared values."""
+    entries: Sequence[AuditEntry], shared: dict[str, Any], occurred: datetime
+) -> tuple[list[Any], list[uuid.UUID]]:
+    """_PG_APPEND's parameters (one array per column, each distinct detail dict encoded
+    to JSON once, the canonical texts as one JSON array, then the batch's shared
+    values), and the new rows' public ids in order."""
+    columns: list[list[Any]] = [[] for _ in _PG_ARRAY_TYPES]
+    texts: list[tuple[str, str]] = []
     encoded: dict[int, str] = {}
-    for row in rows:
-        if id(row[-1]) not in encoded:
-            encoded[id(row[-1])] = json.dumps(row[-1])
-    columns = [list(column) for column in zip(*rows, strict=True)]
-    columns[-1] = [encoded[id(detail)] for detail in columns[-1]]
-    texts = json.dumps(list(zip(columns[0], columns[1], strict=True)))
-    return [*columns[2:], texts, occurred, shared["actor_id"], shared["actor_username"],
-            shared["actor_role"], shared["source_ip"], shared["request_id"]]  # fmt: skip
+    for entry, (public_id, patient_id, before, after) in zip(
+        entries, _event_texts(entries, shared), strict=True
+    ):
+        if id(entry.detail) not in encoded:
+            encoded[id(entry.detail)] = json.dumps(entry.detail)
+        row = (public_id, entry.action, entry.outcome, patient_id, entry.object_type,
+               entry.object_id, bool(entry.break_glass), encoded[id(entry.detail)])  # fmt: skip
+        for column, value in zip(columns, row, strict=True):
+            column.append(value)
+        texts.append((before, after))
+    params = [*columns, json.dumps(texts), occurred, shared["actor_id"],
+              shared["actor_username"], shared["actor_role"], shared["source_ip"],
+              shared["request_id"]]  # fmt: skip
+    return params, columns[0]
 
 
 def _insert_events(

@@ -15,9 +15,9 @@ actor): anything else is frozen at the first call. Keys are integer primary keys
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from django.db import connections, router
 from django.db.models import Model, QuerySet
@@ -137,25 +137,75 @@ class PreparedQuery(Generic[M]):
         return self._model_class
 
 
-def run_together(*reads: tuple[PreparedQuery[Any], int]) -> list[list[Any]]:
+class Along(Protocol):
+    """A statement to send in the same round trip as run_together's reads (an audit
+    append): its SQL and parameters where this connection can take it, else None and
+    it runs on its own after the reads; take() receives its rows."""
+
+    def statement(self, db: Any) -> tuple[str, Sequence[Any]] | None: ...
+
+    def take(self, rows: list[tuple[Any, ...]]) -> None: ...
+
+    def run(self) -> None: ...
+
+
+def run_together(
+    *reads: tuple[PreparedQuery[Any], int], along: Sequence[Along] = ()
+) -> list[list[Any]]:
     """Several prepared reads, each with its key, in one round trip on PostgreSQL (as
     statements prepared on the server, in the driver's pipeline mode, or else as one
-    text of several statements), else one after the other; the rows of each, in order."""
+    text of several statements), else one after the other; the rows of each, in order.
+    The `along` statements go in the same pipeline after the reads, or run after them."""
     bound = [query._bound(key) for query, key in reads]
-    if len({b.alias for b in bound}) != 1:
-        return [run_together((query, key))[0] for query, key in reads]
-    connection = connections[bound[0].alias]
+    aliases = {b.alias for b in bound}
+    if len(aliases) > 1:
+        results = [run_together(read)[0] for read in reads]
+        for extra in along:
+            extra.run()
+        return results
+    connection = connections[bound[0].alias] if bound else connections["default"]
+    sending: list[tuple[Along, tuple[str, Sequence[Any]]]] = []
+    for extra in along:
+        statement = extra.statement(connection)
+        if statement is None:
+            continue
+        sending.append((extra, statement))
     if len(bound) > 1 and takes_many_statements(connection) and not prepares_statements(connection):
-        with connection.cursor() as cursor:
-            cursor.execute("; ".join(b.sql for b in bound), [p for b in bound for p in b.params])
-            results = []
-            for index, b in enumerate(bound):
-                if index:
-                    cursor.nextset()
-                results.append(b.instances(cursor.fetchall()))
-            return results
-    # Prepared statements (sent together in a pipeline), or one after the other.
-    with pipelined(connection, len(bound)) as cursors:
-        for cursor, b in zip(cursors, bound, strict=True):
-            cursor.execute(b.sql, b.params)
-        return [b.instances(cursor.fetchall()) for cursor, b in zip(cursors, bound, strict=True)]
+        results = _read_as_one_text(connection, bound)
+        extras_sent: list[Along] = []
+    else:
+        results = _read_pipelined(connection, bound, sending)
+        extras_sent = [extra for extra, _ in sending]
+    for extra in along:
+        if not any(extra is sent for sent in extras_sent):
+            extra.run()
+    return results
+
+
+def _read_as_one_text(connection: Any, bound: list[_Bound]) -> list[list[Any]]:
+    """PostgreSQL without prepared statements: the reads as one text of statements."""
+    with connection.cursor() as cursor:
+        cursor.execute("; ".join(b.sql for b in bound), [p for b in bound for p in b.params])
+        results = []
+        for index, b in enumerate(bound):
+            if index:
+                cursor.nextset()
+            results.append(b.instances(cursor.fetchall()))
+        return results
+
+
+def _read_pipelined(
+    connection: Any, bound: list[_Bound], sending: list[tuple[Along, tuple[str, Sequence[Any]]]]
+) -> list[list[Any]]:
+    """Prepared statements sent together in a pipeline (or one after the other where
+    there is none); each `along` statement's rows go to the along that made it."""
+    sent = [(b.sql, b.params) for b in bound] + [statement for _, statement in sending]
+    with pipelined(connection, len(sent)) as cursors:
+        for cursor, (sql, params) in zip(cursors, sent, strict=True):
+            cursor.execute(sql, params)
+        results = [
+            b.instances(cursor.fetchall()) for cursor, b in zip(cursors, bound, strict=False)
+        ]
+        for cursor, (extra, _) in zip(cursors[len(bound) :], sending, strict=True):
+            extra.take(cursor.fetchall())
+    return results

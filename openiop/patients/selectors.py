@@ -7,6 +7,7 @@ invisible: the same 404 as a patient who does not exist, and the refusal is audi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,7 +24,7 @@ from openiop.alerts.selectors import open_alerts_read
 from openiop.audit.models import AuditAction, AuditOutcome
 from openiop.audit.services import audit_record
 from openiop.core.db import raw_statement
-from openiop.core.prepared import PreparedQuery, run_together
+from openiop.core.prepared import Along, PreparedQuery, run_together
 from openiop.episodes.models import Episode, EpisodeEvent, EpisodeStatus
 from openiop.organizations.models import Payer, Program
 from openiop.patients.models import (
@@ -287,12 +288,16 @@ _overview_contacts: PreparedQuery[EmergencyContact] = PreparedQuery(
 )
 
 
-def chart_header_get(*, access: PatientAccess, actor: User, now: datetime) -> ChartHeader:
+def chart_header_get(
+    *, access: PatientAccess, actor: User, now: datetime, along: Sequence[Along] = ()
+) -> ChartHeader:
     """What a chart section tab needs besides its own section, in two queries (three
-    under break-the-glass; one round trip on PostgreSQL): the episodes with their
-    program, and the open alerts."""
+    under break-the-glass; one round trip on PostgreSQL, with the `along` statements,
+    the page's audit append): the episodes with their program, and the open alerts."""
     patient = access.patient
-    episodes, alerts = run_together((_header_episodes, patient.pk), (open_alerts_read, patient.pk))
+    episodes, alerts = run_together(
+        (_header_episodes, patient.pk), (open_alerts_read, patient.pk), along=along
+    )
     return ChartHeader(
         patient=patient,
         episodes=episodes,
@@ -303,15 +308,19 @@ def chart_header_get(*, access: PatientAccess, actor: User, now: datetime) -> Ch
     )
 
 
-def chart_get(*, access: PatientAccess, actor: User, now: datetime) -> Chart:
+def chart_get(
+    *, access: PatientAccess, actor: User, now: datetime, along: Sequence[Along] = ()
+) -> Chart:
     """Everything the chart's overview tab shows, in a fixed number of queries sent in
-    one round trip on PostgreSQL: the episodes (each with its timeline,
-    `episode.timeline`), their events, coverage, contacts and open alerts."""
+    one round trip on PostgreSQL (with the `along` statements, the page's audit
+    append): the episodes (each with its timeline, `episode.timeline`), their events,
+    coverage, contacts and open alerts."""
     patient = access.patient
     episodes, events, coverages, contacts, alerts = run_together(
         *((read, patient.pk) for read in (_overview_episodes, _overview_events,
                                           _overview_coverages, _overview_contacts,
-                                          open_alerts_read))
+                                          open_alerts_read)),
+        along=along,
     )  # fmt: skip
     timelines: dict[int, list[EpisodeEvent]] = {episode.pk: [] for episode in episodes}
     for event in events:

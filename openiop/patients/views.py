@@ -14,7 +14,7 @@ from openiop.access.policy import staff
 from openiop.accounts.models import User
 from openiop.accounts.roles import Perm
 from openiop.audit.models import AuditAction
-from openiop.audit.services import audit_patients_listed, audit_record
+from openiop.audit.services import AuditAlong, AuditEntry, audit_patients_listed
 from openiop.core.errors import ServiceError
 from openiop.core.http import actor_of, form_error, now, today
 from openiop.organizations.models import Payer, Program
@@ -97,16 +97,21 @@ def patient_register(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _chart_read_audit(*, actor: User, access: selectors.PatientAccess, section: str) -> None:
-    """One READ row per chart page, naming the tab, so the trail shows what was read."""
-    audit_record(
+def _chart_read_audit(*, actor: User, access: selectors.PatientAccess, section: str) -> AuditAlong:
+    """One READ row per chart page, naming the tab, so the trail shows what was read;
+    appended with the page's reads (in their round trip where the database allows)."""
+    return AuditAlong(
         actor=actor,
-        action=AuditAction.READ,
-        patient=access.patient,
-        object_type="patient_chart",
-        object_id=access.patient.public_id,
-        break_glass=access.via_break_glass,
-        detail={"section": section},
+        entries=[
+            AuditEntry(
+                action=AuditAction.READ,
+                patient=access.patient,
+                object_type="patient_chart",
+                object_id=str(access.patient.public_id),
+                break_glass=access.via_break_glass,
+                detail={"section": section},
+            )
+        ],
     )
 
 
@@ -138,8 +143,8 @@ def patient_chart(request: HttpRequest, public_id: UUID) -> HttpResponse:
     actor = actor_of(request)
     moment = now()
     access = selectors.patient_get_for_user(actor=actor, public_id=public_id, now=moment)
-    chart = selectors.chart_get(access=access, actor=actor, now=moment)
-    _chart_read_audit(actor=actor, access=access, section=chart_sections.OVERVIEW)
+    audit = _chart_read_audit(actor=actor, access=access, section=chart_sections.OVERVIEW)
+    chart = selectors.chart_get(access=access, actor=actor, now=moment, along=[audit])
     return _chart_page(
         request,
         template="patients/chart.html",
@@ -162,8 +167,8 @@ def patient_chart_section(request: HttpRequest, public_id: UUID, section: str) -
     found = chart_sections.section_get(section)
     if found is None:
         raise Http404("No such chart section.")
-    chart = selectors.chart_header_get(access=access, actor=actor, now=moment)
-    _chart_read_audit(actor=actor, access=access, section=found.key)
+    audit = _chart_read_audit(actor=actor, access=access, section=found.key)
+    chart = selectors.chart_header_get(access=access, actor=actor, now=moment, along=[audit])
     return _chart_page(
         request,
         template="patients/chart_section.html",

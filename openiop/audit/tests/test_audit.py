@@ -222,3 +222,41 @@ def test_a_batch_larger_than_one_statement_is_one_chain(world) -> None:  # type:
     assert len(ids) == count and ids == sorted(ids)
     assert AuditChainHead.objects.get().last_event_id == ids[-1]
     assert audit_chain_verify()[1] is None
+
+
+def test_an_append_travels_with_the_reads(world) -> None:  # type: ignore[no-untyped-def]
+    """A chart page's audit row goes in the round trip of its reads on PostgreSQL (one
+    more statement in the pipeline); elsewhere it runs after them."""
+    from openiop.audit.services import AuditAlong
+    from openiop.core.db import prepares_statements, traffic
+    from openiop.core.prepared import PreparedQuery, run_together
+    from openiop.episodes.models import Episode
+
+    episodes = PreparedQuery(lambda key: Episode.objects.filter(patient_id=key))
+    episodes(world.patient_a.pk)  # compiled
+    audit_record(actor=None, action=AuditAction.CREATE, object_type="warmup")  # the head
+    entry = AuditEntry(action=AuditAction.READ, patient=world.patient_a, object_type="chart")
+    along = AuditAlong(actor=world.alice, entries=[entry])
+    with traffic(connection) as sent:
+        (found,) = run_together((episodes, world.patient_a.pk), along=[along])
+    assert [e.pk for e in found] == [world.episode_a.pk]
+    assert len(along.ids) == 1
+    event = AuditEvent.objects.get(pk=along.ids[0])
+    assert (event.patient_id, event.actor_id, event.object_type) == (
+        world.patient_a.pk, world.alice.pk, "chart",
+    )  # fmt: skip
+    if prepares_statements(connection):
+        assert (sent.statements, sent.round_trips) == (2, 1)
+    assert audit_chain_verify()[1] is None
+
+
+def test_an_append_that_found_no_chain_head_runs_again_on_its_own(world) -> None:  # type: ignore[no-untyped-def]
+    """With no head yet (a new database) the statement inserts nothing and returns no
+    rows; the append then runs on its own, which makes the head."""
+    from openiop.audit.services import AuditAlong
+
+    before = AuditEvent.objects.count()
+    along = AuditAlong(actor=world.alice, entries=[AuditEntry(action=AuditAction.READ)])
+    along.take([])
+    assert len(along.ids) == 1 and AuditEvent.objects.count() == before + 1
+    assert audit_chain_verify()[1] is None
