@@ -147,6 +147,7 @@ def test_first_login_enrols_totp_and_issues_recovery_codes(world, client) -> Non
     client.logout()
     _login(client, "alice", "correct-horse-battery-9")
     assert client.post(reverse("accounts:mfa"), {"token": codes[0]}).status_code == 302
+    assert client.get(reverse("core:home")).status_code == 200  # verified from then on
     client.logout()
     _login(client, "alice", "correct-horse-battery-9")
     assert client.post(reverse("accounts:mfa"), {"token": codes[0]}).status_code == 422

@@ -15,7 +15,7 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.middleware import OTPMiddleware as DjangoOTPMiddleware
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from openiop.accounts.backends import totp_id
+from openiop.accounts.sessions import totp_id
 
 _SQL = f"SELECT * FROM {TOTPDevice._meta.db_table} WHERE id = %s"  # noqa: S608 (model table)
 

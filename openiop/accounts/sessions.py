@@ -1,12 +1,15 @@
-"""The database session store, with the per-request read as one plain statement.
+"""The database session store, reading a request's session, user and second-factor
+device in one plain statement.
 
-Every signed-in request reads its session row; Django's store builds that read with the
-ORM each time, which costs several times the query itself. Writes, expiry and
-everything else are Django's own (SESSION_ENGINE = "openiop.accounts.sessions").
-
-Loading a session also notes which second-factor device verified it
-(`session_device`), so that the user's read can bring that device along in the same
-statement (openiop.accounts.backends, openiop.accounts.middleware).
+Every signed-in request reads its session row and then its user (and django-otp the
+device that verified the session): three ORM reads, which cost several times the rows.
+The session table (accounts.StaffSession, SESSION_ENGINE = "openiop.accounts.sessions")
+keeps the user and the TOTP device of its data in two columns, written with the data,
+so that loading the session joins both. The user read along is handed to the
+authentication backend (openiop.accounts.backends), which takes it only for the user
+the session's data names; the device goes with it to OTPMiddleware, which takes it only
+for the device the session's data names (openiop.accounts.middleware). Writes, expiry
+and everything else are Django's own.
 """
 
 from __future__ import annotations
@@ -14,40 +17,106 @@ from __future__ import annotations
 import contextvars
 from typing import Any
 
+from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
-from django.contrib.sessions.models import Session
 from django.db import connections, router
 from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from openiop.core.db import statement_cursor
+from openiop.core.db import RowReader, statement_cursor
 
-_TABLE = Session._meta.db_table
+_TOTP_LABEL = TOTPDevice.model_label()
 
-# The persistent id of the device that verified the session loaded last in this
-# context (thread or task); a hint only: the device it names is checked against the
-# request's own session and user before it counts (OTPMiddleware).
-session_device: contextvars.ContextVar[str | None] = contextvars.ContextVar(
-    "openiop_session_device", default=None
+
+def _users() -> RowReader:
+    from openiop.accounts.models import User
+
+    return RowReader(User)
+
+
+USERS = _users()
+
+# What the session loaded last in this context (thread or task) brought along: (the
+# user's id, the user with `openiop_session_device` set). A hint for this request's
+# get_user, taken once (openiop.accounts.backends).
+session_user: contextvars.ContextVar[tuple[int, Any] | None] = contextvars.ContextVar(
+    "openiop_session_user", default=None
 )
 
 
+def totp_id(persistent_id: object) -> int | None:
+    """The TOTP device id in a django-otp persistent id ("otp_totp.totpdevice/7")."""
+    if not isinstance(persistent_id, str):
+        return None
+    label, _, key = persistent_id.partition("/")
+    return int(key) if label == _TOTP_LABEL and key.isdigit() else None
+
+
+def device_from_row(alias: str, persistent_id: Any, values: tuple[Any, ...]) -> Any:
+    """(persistent id, the TOTP device or None) from (id, user id, confirmed) columns."""
+    device = None
+    if values[0] is not None:
+        device = TOTPDevice.from_db(alias, ["id", "user_id", "confirmed"],
+                                    [values[0], values[1], bool(values[2])])  # fmt: skip
+    return (persistent_id, device)
+
+
 class SessionStore(DatabaseSessionStore):
+    @classmethod
+    def get_model_class(cls) -> Any:
+        from openiop.accounts.models import StaffSession
+
+        return StaffSession
+
+    def create_model_instance(self, data: dict[str, Any]) -> Any:
+        session: Any = super().create_model_instance(data)
+        try:
+            session.user_id = int(data[SESSION_KEY])
+        except (KeyError, TypeError, ValueError):
+            session.user_id = None
+        session.otp_device_id = totp_id(data.get(DEVICE_ID_SESSION_KEY))
+        return session
+
     def load(self) -> dict[str, Any]:
-        session_device.set(None)
+        session_user.set(None)
         if self.session_key is None:
             return {}
-        connection = connections[router.db_for_read(Session)]
+        model = self.get_model_class()
+        alias = router.db_for_read(model)
+        connection = connections[alias]
         with statement_cursor(connection) as cursor:
-            cursor.execute(
-                f"SELECT session_data FROM {_TABLE} WHERE session_key = %s AND expire_date > %s",  # noqa: S608
-                [self.session_key, connection.ops.adapt_datetimefield_value(timezone.now())],
-            )
+            now = connection.ops.adapt_datetimefield_value(timezone.now())
+            cursor.execute(_LOAD_SQL, [self.session_key, now])
             row = cursor.fetchone()
         if row is None:
             self._session_key = None  # as Django's store does: a new key on save
             return {}
         data: dict[str, Any] = self.decode(row[0])
-        device = data.get(DEVICE_ID_SESSION_KEY)
-        session_device.set(device if isinstance(device, str) else None)
+        if row[4] is not None:  # the user's id: a signed-in session
+            user = USERS.instance(alias, row[4:])
+            # The device along only for a session verified by a TOTP device: any other
+            # (a recovery code's) OTPMiddleware reads as django-otp does.
+            named = data.get(DEVICE_ID_SESSION_KEY)
+            key = totp_id(named)
+            user.openiop_session_device = (
+                None if key is None
+                else device_from_row(alias, named, row[1:4] if row[1] == key else (None,) * 3)
+            )  # fmt: skip
+            session_user.set((user.pk, user))
         return data
+
+
+def _load_sql() -> str:
+    from openiop.accounts.models import StaffSession
+
+    return (
+        f"SELECT s.session_data, d.id, d.user_id, d.confirmed, {USERS.columns('u')} "  # noqa: S608
+        f"FROM {StaffSession._meta.db_table} s "
+        f"LEFT JOIN {USERS.model._meta.db_table} u ON u.id = s.user_id "
+        f"LEFT JOIN {TOTPDevice._meta.db_table} d ON d.id = s.otp_device_id "
+        "WHERE s.session_key = %s AND s.expire_date > %s"
+    )
+
+
+_LOAD_SQL = _load_sql()

@@ -94,6 +94,39 @@ def pipelined(connection: Any, count: int) -> Iterator[list[Any]]:
         yield cursors
 
 
+class RowReader:
+    """Instances of a model from its concrete fields' columns in a hand-written
+    statement (a join of several tables), as the ORM makes them: the backend's
+    converters (SQLite's dates, booleans and UUIDs) applied, worked out once."""
+
+    def __init__(self, model: type[Model]) -> None:
+        self.model = model
+        self.fields = tuple(model._meta.concrete_fields)
+        self._converters: dict[str, list[tuple[int, list[Any], Any]]] = {}
+
+    def columns(self, table_alias: str) -> str:
+        return ", ".join(f"{table_alias}.{field.column}" for field in self.fields)
+
+    def instance(self, alias: str, values: Sequence[Any]) -> Any:
+        connection = connections[alias]
+        converters = self._converters.get(alias)
+        if converters is None:
+            converters = self._converters[alias] = []
+            for index, field in enumerate(self.fields):
+                column = field.get_col(self.model._meta.db_table)
+                functions = [
+                    *connection.ops.get_db_converters(column),
+                    *column.get_db_converters(connection),
+                ]
+                if functions:
+                    converters.append((index, functions, column))
+        row = list(values)
+        for index, functions, column in converters:
+            for function in functions:
+                row[index] = function(row[index], column, connection)
+        return self.model.from_db(alias, [field.attname for field in self.fields], row)
+
+
 class _StatementRawQuery(RawQuery):
     def _execute_query(self) -> None:
         connection = connections[self.using]

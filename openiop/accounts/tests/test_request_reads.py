@@ -7,13 +7,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.contrib.sessions.models import Session
 from django.urls import reverse
 from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 
 from conftest import verified_client
 from openiop.accounts.backends import StaffBackend
+from openiop.accounts.models import StaffSession
 from openiop.accounts.sessions import SessionStore
 from tests.factories import TOTPDeviceFactory, UserFactory
 
@@ -26,7 +26,8 @@ def test_session_round_trip_and_expiry(db) -> None:  # type: ignore[no-untyped-d
     store.save()
     key = store.session_key
     assert SessionStore(session_key=key).load() == {"k": "v"}
-    Session.objects.filter(session_key=key).update(expire_date=timezone.now() - timedelta(1))
+    assert StaffSession.objects.filter(session_key=key, user=None, otp_device_id=None).exists()
+    StaffSession.objects.filter(session_key=key).update(expire_date=timezone.now() - timedelta(1))
     expired = SessionStore(session_key=key)
     assert expired.load() == {} and expired.session_key is None
     assert SessionStore(session_key="no-such-session-key-000000000000").load() == {}
@@ -95,5 +96,30 @@ def test_the_device_comes_with_the_user_in_one_read(world) -> None:  # type: ign
     with CaptureQueriesContext(connection) as ctx:
         assert client.get(reverse("healthz")).status_code == 200
     sql = [q["sql"] for q in ctx.captured_queries]
-    assert sum("otp_totp_totpdevice" in s for s in sql) == 1
-    assert any("accounts_user" in s and "otp_totp_totpdevice" in s for s in sql)
+    # One statement reads the session, the user and the device (the rest is /healthz's
+    # own checks and the first request's write of the session's clock).
+    reads = [s for s in sql if "accounts_staffsession" in s or "accounts_user" in s
+             or "otp_totp_totpdevice" in s]  # fmt: skip
+    assert reads[0].startswith("SELECT s.session_data")
+    assert all(t in reads[0] for t in ("accounts_user", "otp_totp_totpdevice"))
+    assert all(s.startswith("UPDATE") for s in reads[1:])
+
+
+def test_the_session_row_names_its_user_and_device(world) -> None:  # type: ignore[no-untyped-def]
+    client = verified_client(world.alice)
+    row = StaffSession.objects.get(session_key=client.session.session_key)
+    assert row.user_id == world.alice.pk
+    assert row.otp_device_id == world.alice.totpdevice_set.get().pk
+
+
+def test_a_user_read_along_serves_only_the_user_the_session_names(world) -> None:  # type: ignore[no-untyped-def]
+    """The backend takes the user the session's read brought only when the session's
+    data names that same user, and only once."""
+    from openiop.accounts.sessions import session_user
+
+    session_user.set((world.bob.pk, world.bob))
+    assert StaffBackend().get_user(world.alice.pk) == world.alice  # read, not bob
+    session_user.set((world.alice.pk, world.bob))
+    assert StaffBackend().get_user(world.alice.pk) is world.bob  # taken as given
+    assert session_user.get() is None
+    assert StaffBackend().get_user(world.alice.pk) == world.alice
