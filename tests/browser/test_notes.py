@@ -11,10 +11,10 @@ import time as clock
 from datetime import time
 
 import pytest
-from django.contrib.sessions.backends.db import SessionStore
 from playwright.sync_api import BrowserContext, Page, expect
 
 from openiop.accounts.roles import Role
+from openiop.accounts.sessions import SessionStore
 from openiop.core.middleware import SESSION_SEEN_AT
 from openiop.notes.models import GroupNote, Note, NoteAddendum, NoteStatus
 from openiop.notes.tests.helpers import DAY, DISTINCT, at, draft, held_session, sign
