@@ -18,14 +18,10 @@ import functools
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
-from django.db import connections, router
+from django.db import connections
 from django.db.models import Model
-from django.db.models.query import RawQuerySet
-from django.db.models.sql import RawQuery
-
-M = TypeVar("M", bound=Model)
 
 
 def takes_many_statements(connection: Any) -> bool:
@@ -125,22 +121,6 @@ class RowReader:
             for function in functions:
                 row[index] = function(row[index], column, connection)
         return self.model.from_db(alias, [field.attname for field in self.fields], row)
-
-
-class _StatementRawQuery(RawQuery):
-    def _execute_query(self) -> None:
-        connection = connections[self.using]
-        adapt = connection.ops.adapt_unknown_value
-        self.cursor = statement_cursor(connection)
-        self.cursor.execute(self.sql, tuple(adapt(value) for value in self.params))
-
-
-def raw_statement(model: type[M], sql: str, params: Sequence[Any]) -> RawQuerySet[M]:
-    """`model.objects.raw(sql, params)` run on a statement cursor: raw()'s mapping of
-    columns to fields, extra columns as attributes, and its converters."""
-    using = router.db_for_read(model)
-    query: Any = _StatementRawQuery(sql, using, tuple(params))
-    return RawQuerySet(sql, model=model, params=tuple(params), using=using, query=query)
 
 
 @dataclass

@@ -23,7 +23,7 @@ from openiop.alerts.models import Alert
 from openiop.alerts.selectors import open_alerts_read
 from openiop.audit.models import AuditAction, AuditOutcome
 from openiop.audit.services import audit_record
-from openiop.core.db import raw_statement
+from openiop.core.db import RowReader, statement_cursor
 from openiop.core.prepared import Along, PreparedQuery, run_together
 from openiop.episodes.models import Episode, EpisodeEvent, EpisodeStatus
 from openiop.organizations.models import Payer, Program
@@ -138,6 +138,8 @@ class PatientAccess:
     via_break_glass: bool
 
 
+_PATIENTS = RowReader(Patient)
+
 # The access check every patient page makes, as one plain statement: the ORM built the
 # same query (the patient and the two visibility tests of patient_visible_qs) in several
 # times the time the database took to run it. test_access_check_agrees_with_the_queryset
@@ -145,7 +147,7 @@ class PatientAccess:
 # not p.*: the statement is prepared (core/db.py), and a prepared statement whose result
 # shape changed under it (a column added by a migration) fails until the connection closes.
 _ACCESS_SQL = f"""
-SELECT {", ".join(f"p.{field.column}" for field in Patient._meta.concrete_fields)},
+SELECT {_PATIENTS.columns("p")},
   EXISTS (SELECT 1 FROM {Episode._meta.db_table} e
           JOIN {ProgramMembership._meta.db_table} m ON m.program_id = e.program_id
           WHERE e.patient_id = p.id AND m.user_id = %s) AS in_programs,
@@ -161,7 +163,8 @@ def _patient_with_access(*, actor: User, public_id: UUID | str, now: datetime) -
         key = UUID(str(public_id))
     except ValueError:
         return None
-    db = connections[router.db_for_read(Patient)]
+    alias = router.db_for_read(Patient)
+    db = connections[alias]
     params = [
         actor.pk,
         actor.pk,
@@ -169,7 +172,14 @@ def _patient_with_access(*, actor: User, public_id: UUID | str, now: datetime) -
         Patient._meta.get_field("public_id").get_db_prep_value(key, db),
         actor.org_id,
     ]
-    return next(iter(raw_statement(Patient, _ACCESS_SQL, params)), None)
+    with statement_cursor(db) as cursor:
+        cursor.execute(_ACCESS_SQL, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    patient: Patient = _PATIENTS.instance(alias, row[:-2])
+    patient.in_programs, patient.break_glass = bool(row[-2]), bool(row[-1])  # type: ignore[attr-defined]
+    return patient
 
 
 def patient_get_for_user(

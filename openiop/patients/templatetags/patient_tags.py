@@ -6,7 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from django import template
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
@@ -110,20 +110,26 @@ def timeline_item(event: EpisodeEvent) -> SafeString:
 @register.simple_tag
 def chart_tab_links(public_id: UUID, current: str) -> SafeString:
     """The chart's tab bar links (chart_sections.SECTIONS after the overview), the
-    current one marked for assistive technology."""
-    tabs = [(fast_reverse("patients:chart", args=[public_id]), chart_sections.OVERVIEW,
+    current one marked for assistive technology: built once per tab and address
+    prefix for a stand-in patient, then given this patient's id."""
+    links = _tab_links(current, get_script_prefix())
+    return SafeString(links.replace(str(_PLACEHOLDER), str(UUID(str(public_id)))))
+
+
+@functools.lru_cache(maxsize=64)
+def _tab_links(current: str, prefix: str) -> str:
+    tabs = [(fast_reverse("patients:chart", args=[_PLACEHOLDER]), chart_sections.OVERVIEW,
              "Overview")] + [
-        (fast_reverse("patients:chart_section", args=[public_id, tab.key]), tab.key, tab.label)
+        (fast_reverse("patients:chart_section", args=[_PLACEHOLDER, tab.key]), tab.key,
+         tab.label)
         for tab in chart_sections.SECTIONS
     ]  # fmt: skip
-    return SafeString(
-        "\n".join(
-            format_html(
-                '<a href="{}"{}>{}</a>',
-                url,
-                SafeString(' aria-current="page"') if key == current else "",
-                label,
-            )
-            for url, key, label in tabs
+    return "\n".join(
+        format_html(
+            '<a href="{}"{}>{}</a>',
+            url,
+            SafeString(' aria-current="page"') if key == current else "",
+            label,
         )
+        for url, key, label in tabs
     )
