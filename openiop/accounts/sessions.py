@@ -24,18 +24,11 @@ from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from openiop.accounts.models import StaffSession, User
 from openiop.core.db import RowReader, statement_cursor
 
 _TOTP_LABEL = TOTPDevice.model_label()
-
-
-def _users() -> RowReader:
-    from openiop.accounts.models import User
-
-    return RowReader(User)
-
-
-USERS = _users()
+USERS = RowReader(User)
 
 # What the session loaded last in this context (thread or task) brought along: (the
 # user's id, the user with `openiop_session_device` set). A hint for this request's
@@ -65,8 +58,6 @@ def device_from_row(alias: str, persistent_id: Any, values: tuple[Any, ...]) -> 
 class SessionStore(DatabaseSessionStore):
     @classmethod
     def get_model_class(cls) -> Any:
-        from openiop.accounts.models import StaffSession
-
         return StaffSession
 
     def create_model_instance(self, data: dict[str, Any]) -> Any:
@@ -107,16 +98,10 @@ class SessionStore(DatabaseSessionStore):
         return data
 
 
-def _load_sql() -> str:
-    from openiop.accounts.models import StaffSession
-
-    return (
-        f"SELECT s.session_data, d.id, d.user_id, d.confirmed, {USERS.columns('u')} "  # noqa: S608
-        f"FROM {StaffSession._meta.db_table} s "
-        f"LEFT JOIN {USERS.model._meta.db_table} u ON u.id = s.user_id "
-        f"LEFT JOIN {TOTPDevice._meta.db_table} d ON d.id = s.otp_device_id "
-        "WHERE s.session_key = %s AND s.expire_date > %s"
-    )
-
-
-_LOAD_SQL = _load_sql()
+_LOAD_SQL = (
+    f"SELECT s.session_data, d.id, d.user_id, d.confirmed, {USERS.columns('u')} "  # noqa: S608
+    f"FROM {StaffSession._meta.db_table} s "
+    f"LEFT JOIN {User._meta.db_table} u ON u.id = s.user_id "
+    f"LEFT JOIN {TOTPDevice._meta.db_table} d ON d.id = s.otp_device_id "
+    "WHERE s.session_key = %s AND s.expire_date > %s"
+)
