@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 import sys
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,6 +52,42 @@ def database_drop(url: str, pg_database: str) -> None:
 
     with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
         admin.execute(f"DROP DATABASE IF EXISTS {pg_database} WITH (FORCE)")
+
+
+def run_on_fresh_database(
+    *, label: str, prefix: str, pg_database: str, force_sqlite: bool, keep: bool,
+    measure: Callable[[str], int],
+) -> int:  # fmt: skip
+    """measure(vendor) on a fresh database in a temporary folder, which are dropped
+    afterwards unless `keep`."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    url, vendor = database_url(tmp, force_sqlite, pg_database)
+    print(f"bench ({label}): {vendor}; temporary files in {tmp}")
+    try:
+        with environment(tmp, url):
+            return measure(vendor)
+    finally:
+        if "django.db" in sys.modules:
+            from django.db import connections
+
+            connections.close_all()
+        if not keep:
+            database_drop(url, pg_database)
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def django_ready() -> None:
+    """Django set up on the benchmark settings, the schema migrated, static files
+    collected (the manifest storage needs them)."""
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    assert not settings.DEBUG
+    call_command("migrate", verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
 
 
 @contextlib.contextmanager

@@ -21,10 +21,8 @@ import io
 import os
 import random
 import re
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -34,10 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import (  # noqa: E402
-    database_drop,
-    database_url,
+    django_ready,
     doc_block,
-    environment,
+    run_on_fresh_database,
 )
 
 PG_DATABASE = "openiop_bench_intake"
@@ -230,35 +227,22 @@ def timed(
 
 
 def run(args: argparse.Namespace) -> int:
-    tmp = Path(tempfile.mkdtemp(prefix="openiop-bench-intake-"))
-    url, vendor = database_url(tmp, args.sqlite, PG_DATABASE)
-    print(f"bench (intake board): {vendor}; temporary files in {tmp}")
-    try:
-        with environment(tmp, url):
-            return measure(args, vendor)
-    finally:
-        if "django.db" in sys.modules:
-            from django.db import connections
-
-            connections.close_all()
-        if not args.keep_db:
-            database_drop(url, PG_DATABASE)
-            shutil.rmtree(tmp, ignore_errors=True)
+    return run_on_fresh_database(
+        label="intake board",
+        prefix="openiop-bench-intake-",
+        pg_database=PG_DATABASE,
+        force_sqlite=args.sqlite,
+        keep=args.keep_db,
+        measure=lambda vendor: measure(args, vendor),
+    )
 
 
 def measure(args: argparse.Namespace, vendor: str) -> int:
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
+    django_ready()
 
     from openiop.intake import selectors
     from openiop.intake.models import Referral
 
-    assert not settings.DEBUG
-    call_command("migrate", verbosity=0)
-    call_command("collectstatic", interactive=False, verbosity=0)
     started = time.perf_counter()
     actors = seed(args.referrals, random.Random(SEED))
     print(f"seeded {Referral.objects.count()} referrals in {time.perf_counter() - started:.1f} s")

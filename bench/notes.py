@@ -30,10 +30,8 @@ import argparse
 import contextlib
 import io
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,10 +44,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import (  # noqa: E402
-    database_drop,
-    database_url,
+    django_ready,
     doc_block,
-    environment,
+    run_on_fresh_database,
 )
 from bench.scheduling import (  # noqa: E402
     _org,
@@ -360,32 +357,19 @@ def timed(client: Any, page: Page, w: World, n: int) -> list[float]:
 
 
 def run(args: argparse.Namespace) -> int:
-    tmp = Path(tempfile.mkdtemp(prefix="openiop-bench-notes-"))
-    url, vendor = database_url(tmp, args.sqlite, PG_DATABASE)
-    print(f"bench (clinical notes): {vendor}; temporary files in {tmp}")
-    try:
-        with environment(tmp, url):
-            return measure(args, vendor)
-    finally:
-        if "django.db" in sys.modules:
-            from django.db import connections
-
-            connections.close_all()
-        if not args.keep_db:
-            database_drop(url, PG_DATABASE)
-            shutil.rmtree(tmp, ignore_errors=True)
+    return run_on_fresh_database(
+        label="clinical notes",
+        prefix="openiop-bench-notes-",
+        pg_database=PG_DATABASE,
+        force_sqlite=args.sqlite,
+        keep=args.keep_db,
+        measure=lambda vendor: measure(args, vendor),
+    )
 
 
 def measure(args: argparse.Namespace, vendor: str) -> int:
-    import django
+    django_ready()
 
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
-
-    assert not settings.DEBUG
-    call_command("migrate", verbosity=0)
-    call_command("collectstatic", interactive=False, verbosity=0)
     started = time.perf_counter()
     sessions = args.requests + WARMUP + 4
     big = build(
