@@ -5,6 +5,7 @@ in docs/PERFORMANCE.md."""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import shutil
@@ -74,6 +75,28 @@ def run_on_fresh_database(
         if not keep:
             database_drop(url, pg_database)
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def bench_parser(doc: str | None, *, requests: int) -> argparse.ArgumentParser:
+    """The options every capability benchmark takes; each adds its own."""
+    parser = argparse.ArgumentParser(description=(doc or "").split("\n\n")[0])
+    parser.add_argument(
+        "--sqlite", action="store_true", help="use SQLite even if PostgreSQL answers"
+    )
+    parser.add_argument("--requests", type=int, default=requests, help="timed requests per page")
+    parser.add_argument("--keep-db", action="store_true", help="keep the database and temp files")
+    parser.add_argument("--no-write", action="store_true", help="leave docs/PERFORMANCE.md alone")
+    return parser
+
+
+def report_out(
+    args: argparse.Namespace, text: str, *, name: str, heading: str, intro: str, what: str
+) -> None:
+    """Print a benchmark's report and, unless --no-write, put it in docs/PERFORMANCE.md."""
+    print(text)
+    if not args.no_write:
+        doc_block(name, text.strip(), heading=heading, intro=intro)
+        print(f"bench: wrote the {what} results into docs/PERFORMANCE.md")
 
 
 def django_ready() -> None:

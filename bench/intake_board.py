@@ -32,8 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import (  # noqa: E402
+    bench_parser,
     django_ready,
-    doc_block,
+    report_out,
     run_on_fresh_database,
 )
 
@@ -317,15 +318,14 @@ def measure(args: argparse.Namespace, vendor: str) -> int:
             big_cards,
             cap,
         )
-    print(report.getvalue())
-    if not args.no_write:
-        doc_block(
-            f"intake-{vendor}",
-            report.getvalue().strip(),
-            heading=f"Intake: referral pipeline board (5,000 referrals), {vendor}",
-            intro="`make bench` runs `bench/intake_board.py` after `bench/run.py`.",
-        )
-        print(f"bench: wrote the intake board results ({vendor}) into docs/PERFORMANCE.md")
+    report_out(
+        args,
+        report.getvalue(),
+        name=f"intake-{vendor}",
+        heading=f"Intake: referral pipeline board (5,000 referrals), {vendor}",
+        intro="`make bench` runs `bench/intake_board.py` after `bench/run.py`.",
+        what=f"intake board ({vendor})",
+    )
     return 0
 
 
@@ -423,15 +423,9 @@ def time_parts(actor: object, programs: list[object]) -> list[tuple[str, float]]
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--sqlite", action="store_true", help="use SQLite even if PostgreSQL answers"
-    )
+    parser = bench_parser(__doc__, requests=100)
     parser.add_argument("--referrals", type=int, default=5_000)
-    parser.add_argument("--requests", type=int, default=100, help="timed requests per page")
     parser.add_argument("--warmup", type=int, default=10)
-    parser.add_argument("--keep-db", action="store_true", help="keep the database and temp files")
-    parser.add_argument("--no-write", action="store_true", help="leave docs/PERFORMANCE.md alone")
     parser.add_argument("--show-queries", action="store_true", help="print the board's SQL")
     parser.add_argument("--profile", action="store_true", help="cProfile 10 board requests")
     return run(parser.parse_args())

@@ -44,8 +44,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import (  # noqa: E402
+    bench_parser,
     django_ready,
-    doc_block,
+    report_out,
     run_on_fresh_database,
 )
 from bench.scheduling import (  # noqa: E402
@@ -451,27 +452,20 @@ def measure(args: argparse.Namespace, vendor: str) -> int:
             "counts mean they do not grow with attendees or notes (also asserted in "
             "openiop/notes/tests/test_services.py and test_views.py)."
         )
-    print(report.getvalue())
-    if not args.no_write:
-        doc_block(
-            f"notes-{vendor.split()[0]}",
-            report.getvalue().strip(),
-            heading=f"Clinical notes, {vendor.split()[0]}",
-            intro="`make bench` runs `bench/notes.py` (issue 5): writing and signing a group "
-            "note for 15 attendees, and a patient's note list with 500 notes.",
-        )
-        print("bench: wrote the clinical notes results into docs/PERFORMANCE.md")
+    report_out(
+        args,
+        report.getvalue(),
+        name=f"notes-{vendor.split()[0]}",
+        heading=f"Clinical notes, {vendor.split()[0]}",
+        intro="`make bench` runs `bench/notes.py` (issue 5): writing and signing a group "
+        "note for 15 attendees, and a patient's note list with 500 notes.",
+        what="clinical notes",
+    )
     return 0
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument(
-        "--sqlite", action="store_true", help="use SQLite even if PostgreSQL answers"
-    )
-    parser.add_argument("--requests", type=int, default=30, help="timed requests per page")
-    parser.add_argument("--keep-db", action="store_true", help="keep the database and temp files")
-    parser.add_argument("--no-write", action="store_true", help="leave docs/PERFORMANCE.md alone")
+    parser = bench_parser(__doc__, requests=30)
     parser.add_argument(
         "--show-queries", choices=[p.name for p in PAGES], help="print a request's SQL"
     )

@@ -41,8 +41,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import (  # noqa: E402
+    bench_parser,
     django_ready,
-    doc_block,
+    report_out,
     run_on_fresh_database,
 )
 
@@ -639,29 +640,22 @@ def measure(args: argparse.Namespace, vendor: str) -> int:
             "counts do not grow with patients or history (also asserted in "
             "openiop/attendance/tests/test_views.py)."
         )
-    print(report.getvalue())
-    if not args.no_write:
-        doc_block(
-            f"scheduling-{vendor.split()[0]}",
-            report.getvalue().strip(),
-            heading=f"Scheduling and attendance at clinic scale, {vendor.split()[0]}",
-            intro="`make bench` runs `bench/scheduling.py` (issue 4): census, saving a group's "
-            "attendance, a staff week calendar and the weekly compliance report.",
-        )
-        print("bench: wrote the scheduling/attendance results into docs/PERFORMANCE.md")
+    report_out(
+        args,
+        report.getvalue(),
+        name=f"scheduling-{vendor.split()[0]}",
+        heading=f"Scheduling and attendance at clinic scale, {vendor.split()[0]}",
+        intro="`make bench` runs `bench/scheduling.py` (issue 4): census, saving a group's "
+        "attendance, a staff week calendar and the weekly compliance report.",
+        what="scheduling/attendance",
+    )
     return 0
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument(
-        "--sqlite", action="store_true", help="use SQLite even if PostgreSQL answers"
-    )
+    parser = bench_parser(__doc__, requests=30)
     parser.add_argument("--weeks", type=int, default=104, help="weeks of history")
-    parser.add_argument("--requests", type=int, default=30, help="timed requests per page")
     parser.add_argument("--warmup", type=int, default=5)
-    parser.add_argument("--keep-db", action="store_true", help="keep the database and temp files")
-    parser.add_argument("--no-write", action="store_true", help="leave docs/PERFORMANCE.md alone")
     parser.add_argument(
         "--show-queries", choices=[p.name for p in PAGES], help="print a page's SQL"
     )
