@@ -52,13 +52,11 @@ def _encoded(content: Mapping[str, Any], prev_hash: str) -> str:
 _STAND_IN = "stand-in-" + secrets.token_hex(16)
 
 
-def event_hash_parts(content: Mapping[str, Any]) -> tuple[str, str]:
-    """The canonical text around the previous hash: event_hash(content, prev) is the
-    SHA-256 of before + prev + after (a hex hash is its own JSON text), so a database
-    that holds the chain's head can finish the hash itself (audit/services.py)."""
-    return CanonicalText(content).parts(
-        content["public_id"], content["patient_id"], content["object_id"]
-    )
+def hash_around(before: str, prev_hash: str, after: str) -> str:
+    """event_hash from the canonical text around the previous hash (CanonicalText.parts):
+    a hex hash is its own JSON text, so the two are the same bytes. PostgreSQL computes
+    the same in the audit append (audit/services.py)."""
+    return hashlib.sha256((before + prev_hash + after).encode()).hexdigest()
 
 
 class CanonicalText:

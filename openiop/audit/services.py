@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 import ipaddress
 import json
 import uuid
@@ -15,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from openiop.audit.chain import GENESIS_HASH, CanonicalText
+from openiop.audit.chain import GENESIS_HASH, CanonicalText, hash_around
 from openiop.audit.models import AuditAction, AuditChainHead, AuditEvent, AuditOutcome
 from openiop.core import context
 from openiop.core.db import prepares_statements, statement_cursor
@@ -78,9 +77,10 @@ def audit_record_many(
     lock, one insert and one head update, whatever the number of rows); returns the
     new rows' ids. Nothing to record writes nothing.
 
-    Every audited page pays for this, so it is three plain statements rather than the
-    ORM's save machinery (which cost more than the rest of a small page): the values
-    that are the same for the whole batch are prepared once."""
+    Every audited page pays for this, so it is plain SQL rather than the ORM's save
+    machinery (which cost more than the rest of a small page): one statement on
+    PostgreSQL, three in a transaction elsewhere; the values that are the same for the
+    whole batch are prepared once."""
     if not entries:
         return []
     occurred, shared = _shared_values(actor, username)
@@ -123,8 +123,8 @@ class AuditAlong:
 
     actor: User | None
     entries: Sequence[AuditEntry]
-    ids: list[int] = field(default_factory=list)
-    _public_ids: list[uuid.UUID] = field(default_factory=list)
+    ids: list[int] = field(default_factory=list, init=False)
+    _public_ids: list[uuid.UUID] = field(default_factory=list, init=False)
 
     def statement(self, db: Any) -> tuple[str, list[Any]] | None:
         if not (prepares_statements(db) and 0 < len(self.entries) <= _INSERT_CHUNK):
@@ -178,7 +178,7 @@ def _chained_rows(
     for entry, (public_id, patient_id, before, after) in zip(
         entries, _event_texts(entries, shared), strict=True
     ):
-        digest = hashlib.sha256((before + prev + after).encode()).hexdigest()
+        digest = hash_around(before, prev, after)
         rows.append(
             (public_id, entry.action, entry.outcome, patient_id, entry.object_type,
              entry.object_id, bool(entry.break_glass), entry.detail, prev, digest)
@@ -238,7 +238,7 @@ def _insert_sql(rows: int) -> str:
 # PostgreSQL: one array per varying column, so the statement and its parameter count
 # are the same for 1 row or 500 (prepared once; 800 separate placeholders cost more to
 # parse than the rows cost to insert). Each row's canonical text before and after the
-# previous hash (audit/chain.py, event_hash_parts) goes as one JSON array of pairs: as
+# previous hash (audit/chain.py, CanonicalText) goes as one JSON array of pairs: as
 # a text array the driver escapes every quote of it in Python, several times slower.
 _PG_ARRAY_TYPES = ("uuid", "text", "text", "bigint", "text", "text", "boolean", "jsonb")
 _PG_VARYING = ", ".join(f"u.c{i}" for i in range(len(_ROW_COLUMNS) - 2))
@@ -331,7 +331,7 @@ def _insert_events(
     return ids
 
 
-_LOCK_HEAD = f"SELECT last_hash, count FROM {_HEAD_TABLE} WHERE singleton = 1"  # noqa: S608
+_READ_HEAD = f"SELECT last_hash, count FROM {_HEAD_TABLE} WHERE singleton = 1"  # noqa: S608
 _CREATE_HEAD = (
     f"INSERT INTO {_HEAD_TABLE} (singleton, last_event_id, last_hash, count) "  # noqa: S608
     "VALUES (1, 0, %s, 0) ON CONFLICT DO NOTHING"
@@ -339,13 +339,13 @@ _CREATE_HEAD = (
 
 
 def _locked_head(cursor: Any) -> tuple[str, int]:
-    """(last hash, row count) of the chain, locked until the transaction ends."""
-    lock = _LOCK_HEAD + (" FOR UPDATE" if connection.features.has_select_for_update else "")
-    cursor.execute(lock)
+    """(last hash, row count) of the chain (SQLite: the transaction, begun IMMEDIATE,
+    holds the database's write lock until it ends)."""
+    cursor.execute(_READ_HEAD)
     row = cursor.fetchone()
     if row is None:  # a new database: the head is made once
         cursor.execute(_CREATE_HEAD, [GENESIS_HASH])
-        cursor.execute(lock)
+        cursor.execute(_READ_HEAD)
         row = cursor.fetchone()
     return row[0], row[1]
 
