@@ -98,6 +98,7 @@ class RowReader:
     def __init__(self, model: type[Model]) -> None:
         self.model = model
         self.fields = tuple(model._meta.concrete_fields)
+        self._attnames = [field.attname for field in self.fields]
         self._converters: dict[str, list[tuple[int, list[Any], Any]]] = {}
 
     def columns(self, table_alias: str) -> str:
@@ -120,7 +121,7 @@ class RowReader:
         for index, functions, column in converters:
             for function in functions:
                 row[index] = function(row[index], column, connection)
-        return self.model.from_db(alias, [field.attname for field in self.fields], row)
+        return self.model.from_db(alias, self._attnames, row)
 
 
 @dataclass
